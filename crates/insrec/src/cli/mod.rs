@@ -1,0 +1,46 @@
+//! Subcommands. Each module holds its clap `Args` struct and a `run` function.
+
+mod features;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// InsRec: which of the 20 OpenMIC-2018 instruments play in a recording, and when.
+#[derive(Debug, Parser)]
+#[command(name = "insrec", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug); `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute VGGish log-mel examples [N, 96, 64] of an audio file and write them as .npy.
+    Features(features::FeaturesArgs),
+}
+
+/// Runs one subcommand; the exit code says whether every item succeeded.
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Features(args) => features::run(args),
+    }
+}
+
+/// Logs go to stderr; `-v` raises the level, `RUST_LOG` overrides it.
+pub fn init_logging(verbosity: u8) {
+    let level = match verbosity {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
