@@ -61,16 +61,35 @@ pub struct FeatureSet {
 
 impl FeatureSet {
     /// Checks that there is one label row and [`CLIP_FEATURES`] values per key.
-    pub fn new(name: impl Into<String>, keys: Vec<String>, features: Vec<f32>, labels: Vec<Labels>) -> Result<Self> {
+    pub fn new(
+        name: impl Into<String>,
+        keys: Vec<String>,
+        features: Vec<f32>,
+        labels: Vec<Labels>,
+    ) -> Result<Self> {
         let name = name.into();
         if labels.len() != keys.len() {
-            return Err(Error::LabelCount { dataset: name, keys: keys.len(), labels: labels.len() });
+            return Err(Error::LabelCount {
+                dataset: name,
+                keys: keys.len(),
+                labels: labels.len(),
+            });
         }
         let expected = keys.len() * CLIP_FEATURES;
         if features.len() != expected {
-            return Err(Error::FeatureLength { dataset: name, clips: keys.len(), found: features.len(), expected });
+            return Err(Error::FeatureLength {
+                dataset: name,
+                clips: keys.len(),
+                found: features.len(),
+                expected,
+            });
         }
-        Ok(Self { name, keys, features, labels })
+        Ok(Self {
+            name,
+            keys,
+            features,
+            labels,
+        })
     }
 }
 
@@ -85,7 +104,11 @@ impl Dataset for FeatureSet {
 
     fn get(&self, index: usize) -> Option<Item<'_>> {
         let features = self.features.get(row_span(index, CLIP_FEATURES)?)?;
-        Some(Item { key: self.keys.get(index)?, input: Input::Features(features), labels: *self.labels.get(index)? })
+        Some(Item {
+            key: self.keys.get(index)?,
+            input: Input::Features(features),
+            labels: *self.labels.get(index)?,
+        })
     }
 }
 
@@ -101,7 +124,11 @@ impl<'a, D: Dataset + ?Sized> Subset<'a, D> {
     pub fn new(dataset: &'a D, rows: Vec<usize>) -> Result<Self> {
         let len = dataset.len();
         if let Some(&row) = rows.iter().find(|&&row| row >= len) {
-            return Err(Error::RowOutOfRange { dataset: dataset.name(), row, len });
+            return Err(Error::RowOutOfRange {
+                dataset: dataset.name(),
+                row,
+                len,
+            });
         }
         Ok(Self { dataset, rows })
     }
@@ -135,15 +162,31 @@ mod tests {
     fn set(clips: usize) -> Result<FeatureSet> {
         let keys = (0..clips).map(|i| format!("clip{i}")).collect();
         let features = (0..clips * CLIP_FEATURES).map(|v| v as f32).collect();
-        let labels = vec![Labels { relevance: [1.0; NUM_CLASSES], mask: [true; NUM_CLASSES] }; clips];
+        let labels = vec![
+            Labels {
+                relevance: [1.0; NUM_CLASSES],
+                mask: [true; NUM_CLASSES]
+            };
+            clips
+        ];
         FeatureSet::new("test", keys, features, labels)
     }
 
     #[test]
     fn feature_set_items_slice_their_own_frames() -> Result<()> {
         let set = set(3)?;
-        let Some(Item { key, input: Input::Features(f), .. }) = set.get(2) else { panic!("features expected") };
-        assert_eq!((key, f.len(), f[0]), ("clip2", CLIP_FEATURES, (2 * CLIP_FEATURES) as f32));
+        let Some(Item {
+            key,
+            input: Input::Features(f),
+            ..
+        }) = set.get(2)
+        else {
+            panic!("features expected")
+        };
+        assert_eq!(
+            (key, f.len(), f[0]),
+            ("clip2", CLIP_FEATURES, (2 * CLIP_FEATURES) as f32)
+        );
         assert!(set.get(3).is_none());
         Ok(())
     }
@@ -151,9 +194,19 @@ mod tests {
     #[test]
     fn feature_set_rejects_mismatched_lengths() -> Result<()> {
         let good = set(2)?;
-        let bad = FeatureSet::new("x", good.keys.clone(), good.features[1..].to_vec(), good.labels.clone());
+        let bad = FeatureSet::new(
+            "x",
+            good.keys.clone(),
+            good.features[1..].to_vec(),
+            good.labels.clone(),
+        );
         assert!(matches!(bad, Err(Error::FeatureLength { .. })));
-        let bad = FeatureSet::new("x", good.keys.clone(), good.features.clone(), good.labels[1..].to_vec());
+        let bad = FeatureSet::new(
+            "x",
+            good.keys.clone(),
+            good.features.clone(),
+            good.labels[1..].to_vec(),
+        );
         assert!(matches!(bad, Err(Error::LabelCount { .. })));
         Ok(())
     }
@@ -165,7 +218,10 @@ mod tests {
         assert_eq!(sub.len(), 2);
         assert_eq!(sub.get(0).map(|i| i.key), Some("clip3"));
         assert!(sub.get(2).is_none());
-        assert!(matches!(Subset::new(&set, vec![4]), Err(Error::RowOutOfRange { row: 4, len: 4, .. })));
+        assert!(matches!(
+            Subset::new(&set, vec![4]),
+            Err(Error::RowOutOfRange { row: 4, len: 4, .. })
+        ));
         Ok(())
     }
 }

@@ -21,7 +21,11 @@ pub enum Error {
         source: zip::result::ZipError,
     },
     #[error("{path}: member {member} is missing (members: {found})")]
-    MissingMember { path: PathBuf, member: String, found: String },
+    MissingMember {
+        path: PathBuf,
+        member: String,
+        found: String,
+    },
     #[error("{path}: {member}: {source}")]
     Format {
         path: PathBuf,
@@ -30,19 +34,52 @@ pub enum Error {
         source: FormatError,
     },
     #[error("{path}: {member} has dtype {found:?}, expected {expected}")]
-    WrongDtype { path: PathBuf, member: String, found: String, expected: &'static str },
+    WrongDtype {
+        path: PathBuf,
+        member: String,
+        found: String,
+        expected: &'static str,
+    },
     #[error("{path}: {member} has shape {found:?}, expected {expected}")]
-    WrongShape { path: PathBuf, member: String, found: Vec<usize>, expected: String },
+    WrongShape {
+        path: PathBuf,
+        member: String,
+        found: Vec<usize>,
+        expected: String,
+    },
     #[error("{path}: sample key {key:?} appears twice")]
     DuplicateKey { path: PathBuf, key: String },
-    #[error("{path}: Y_true[{row}, {class}] = {value} is observed but outside [0, 1] (key {key:?})")]
-    BadRelevance { path: PathBuf, key: String, row: usize, class: &'static str, value: f64 },
+    #[error(
+        "{path}: Y_true[{row}, {class}] = {value} is observed but outside [0, 1] (key {key:?})"
+    )]
+    BadRelevance {
+        path: PathBuf,
+        key: String,
+        row: usize,
+        class: &'static str,
+        value: f64,
+    },
     #[error("{path}: {count} keys are not in {npz} (first: {examples:?})")]
-    UnknownKeys { path: PathBuf, npz: PathBuf, count: usize, examples: Vec<String> },
+    UnknownKeys {
+        path: PathBuf,
+        npz: PathBuf,
+        count: usize,
+        examples: Vec<String>,
+    },
     #[error("{path}: {count} keys are also in {other} (first: {examples:?})")]
-    OverlappingPartitions { path: PathBuf, other: PathBuf, count: usize, examples: Vec<String> },
+    OverlappingPartitions {
+        path: PathBuf,
+        other: PathBuf,
+        count: usize,
+        examples: Vec<String>,
+    },
     #[error("{path}: class {class:?} has index {found:?}, expected {expected} (OpenMIC class map)")]
-    ClassMapMismatch { path: PathBuf, class: &'static str, found: Option<i64>, expected: usize },
+    ClassMapMismatch {
+        path: PathBuf,
+        class: &'static str,
+        found: Option<i64>,
+        expected: usize,
+    },
     #[error("{path}: unknown classes {names:?} (expected exactly the 20 OpenMIC classes)")]
     ClassMapExtra { path: PathBuf, names: Vec<String> },
     #[error("{path}: invalid JSON: {source}")]
@@ -58,27 +95,64 @@ pub enum Error {
         source: csv::Error,
     },
     #[error("{path}: missing class columns {missing:?} (one column per OpenMIC class is required)")]
-    MissingClassColumns { path: PathBuf, missing: Vec<&'static str> },
+    MissingClassColumns {
+        path: PathBuf,
+        missing: Vec<&'static str>,
+    },
     #[error("{path}: column {column:?} appears twice")]
     DuplicateColumn { path: PathBuf, column: String },
     #[error("{path}: no audio path column (name one column path, file, filename or key)")]
     MissingPathColumn { path: PathBuf },
     #[error("{path}:{line}: {column}: label {value:?} is not 1, 0, empty or a relevance in [0, 1]")]
-    BadLabel { path: PathBuf, line: u64, column: &'static str, value: String },
+    BadLabel {
+        path: PathBuf,
+        line: u64,
+        column: &'static str,
+        value: String,
+    },
     #[error("{path}:{line}: audio file {audio} does not exist")]
-    MissingAudio { path: PathBuf, line: u64, audio: PathBuf },
+    MissingAudio {
+        path: PathBuf,
+        line: u64,
+        audio: PathBuf,
+    },
     #[error("{path}:{line}: clip {key:?} is listed twice")]
-    DuplicateClip { path: PathBuf, line: u64, key: String },
+    DuplicateClip {
+        path: PathBuf,
+        line: u64,
+        key: String,
+    },
     #[error("{path}: empty dataset: {what}")]
     Empty { path: PathBuf, what: &'static str },
-    #[error("{dataset}: {what} fraction {value} is outside [0, 1) or the fractions sum to 1 or more")]
-    InvalidFraction { dataset: String, what: &'static str, value: f64 },
+    #[error(
+        "{dataset}: {what} fraction {value} is outside [0, 1) or the fractions sum to 1 or more"
+    )]
+    InvalidFraction {
+        dataset: String,
+        what: &'static str,
+        value: f64,
+    },
     #[error("{dataset}: row {row} is out of range (the dataset has {len} rows)")]
-    RowOutOfRange { dataset: String, row: usize, len: usize },
-    #[error("{dataset}: {found} feature values for {clips} clips, expected {expected} (clips × 10 × 128)")]
-    FeatureLength { dataset: String, clips: usize, found: usize, expected: usize },
+    RowOutOfRange {
+        dataset: String,
+        row: usize,
+        len: usize,
+    },
+    #[error(
+        "{dataset}: {found} feature values for {clips} clips, expected {expected} (clips × 10 × 128)"
+    )]
+    FeatureLength {
+        dataset: String,
+        clips: usize,
+        found: usize,
+        expected: usize,
+    },
     #[error("{dataset}: {keys} keys but {labels} label rows")]
-    LabelCount { dataset: String, keys: usize, labels: usize },
+    LabelCount {
+        dataset: String,
+        keys: usize,
+        labels: usize,
+    },
 }
 
 /// A problem inside one `.npy` payload (header, dtype, data or pickle).

@@ -25,7 +25,9 @@ pub const LABELS_FILE: &str = "labels.csv";
 /// Names accepted for the path column.
 const PATH_COLUMNS: [&str; 4] = ["path", "file", "filename", "key"];
 /// Audio extensions reported when a file in the folder has no label row.
-const AUDIO_EXTENSIONS: [&str; 9] = ["wav", "flac", "mp3", "ogg", "oga", "opus", "m4a", "aac", "aiff"];
+const AUDIO_EXTENSIONS: [&str; 9] = [
+    "wav", "flac", "mp3", "ogg", "oga", "opus", "m4a", "aac", "aiff",
+];
 
 /// Labelled audio files.
 #[derive(Debug, Clone)]
@@ -40,13 +42,30 @@ impl LabelledFolder {
     /// Loads `<folder>/labels.csv`, or the given CSV file. Every listed audio file must exist.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let csv_path = if path.is_dir() { path.join(LABELS_FILE) } else { path.to_owned() };
+        let csv_path = if path.is_dir() {
+            path.join(LABELS_FILE)
+        } else {
+            path.to_owned()
+        };
         let base = csv_path.parent().map_or_else(PathBuf::new, Path::to_owned);
-        let csv_error = |source| Error::Csv { path: csv_path.clone(), source };
-        let file = std::fs::File::open(&csv_path).map_err(|source| Error::Io { path: csv_path.clone(), source })?;
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
+        let csv_error = |source| Error::Csv {
+            path: csv_path.clone(),
+            source,
+        };
+        let file = std::fs::File::open(&csv_path).map_err(|source| Error::Io {
+            path: csv_path.clone(),
+            source,
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(file);
         let columns = Columns::from_header(reader.headers().map_err(csv_error)?, &csv_path)?;
-        let mut folder = Self { csv: csv_path.clone(), keys: Vec::new(), paths: Vec::new(), labels: Vec::new() };
+        let mut folder = Self {
+            csv: csv_path.clone(),
+            keys: Vec::new(),
+            paths: Vec::new(),
+            labels: Vec::new(),
+        };
         let mut seen = HashSet::new();
         for record in reader.records() {
             let record = record.map_err(csv_error)?;
@@ -56,21 +75,38 @@ impl LabelledFolder {
                 continue;
             }
             if !seen.insert(key.clone()) {
-                return Err(Error::DuplicateClip { path: csv_path, line, key });
+                return Err(Error::DuplicateClip {
+                    path: csv_path,
+                    line,
+                    key,
+                });
             }
             let audio = base.join(&key);
             if !audio.is_file() {
-                return Err(Error::MissingAudio { path: csv_path, line, audio });
+                return Err(Error::MissingAudio {
+                    path: csv_path,
+                    line,
+                    audio,
+                });
             }
-            folder.labels.push(columns.labels(&record, &csv_path, line)?);
+            folder
+                .labels
+                .push(columns.labels(&record, &csv_path, line)?);
             folder.keys.push(key);
             folder.paths.push(audio);
         }
         if folder.keys.is_empty() {
-            return Err(Error::Empty { path: csv_path, what: "the CSV lists no audio files" });
+            return Err(Error::Empty {
+                path: csv_path,
+                what: "the CSV lists no audio files",
+            });
         }
         folder.report_unlabelled(&base);
-        tracing::info!(clips = folder.keys.len(), "loaded labelled folder {}", folder.csv.display());
+        tracing::info!(
+            clips = folder.keys.len(),
+            "loaded labelled folder {}",
+            folder.csv.display()
+        );
         Ok(folder)
     }
 
@@ -96,7 +132,12 @@ impl LabelledFolder {
 
     /// Pairs the clips with their computed features (`[N, 10, 128]` row-major, CSV order).
     pub fn with_features(&self, features: Vec<f32>) -> Result<FeatureSet> {
-        FeatureSet::new(self.name(), self.keys.clone(), features, self.labels.clone())
+        FeatureSet::new(
+            self.name(),
+            self.keys.clone(),
+            features,
+            self.labels.clone(),
+        )
     }
 
     /// Logs audio files under the folder that have no label row.
@@ -106,7 +147,12 @@ impl LabelledFolder {
         list_audio(base, &mut unlabelled);
         unlabelled.retain(|p| !listed.contains(p.as_path()));
         if let Some(first) = unlabelled.first() {
-            tracing::warn!(count = unlabelled.len(), "audio files without a label row in {}, e.g. {}", self.csv.display(), first.display());
+            tracing::warn!(
+                count = unlabelled.len(),
+                "audio files without a label row in {}, e.g. {}",
+                self.csv.display(),
+                first.display()
+            );
         }
     }
 }
@@ -121,7 +167,11 @@ impl Dataset for LabelledFolder {
     }
 
     fn get(&self, index: usize) -> Option<Item<'_>> {
-        Some(Item { key: self.keys.get(index)?, input: Input::Audio(self.paths.get(index)?), labels: *self.labels.get(index)? })
+        Some(Item {
+            key: self.keys.get(index)?,
+            input: Input::Audio(self.paths.get(index)?),
+            labels: *self.labels.get(index)?,
+        })
     }
 }
 
@@ -140,28 +190,49 @@ impl Columns {
                 path = Some(at);
             } else if let Ok(instrument) = name.parse::<Instrument>() {
                 if classes[instrument.index()].replace(at).is_some() {
-                    return Err(Error::DuplicateColumn { path: csv_path.to_owned(), column: name.to_owned() });
+                    return Err(Error::DuplicateColumn {
+                        path: csv_path.to_owned(),
+                        column: name.to_owned(),
+                    });
                 }
             } else {
                 tracing::debug!("ignoring column {name:?} of {}", csv_path.display());
             }
         }
-        let path = path.ok_or_else(|| Error::MissingPathColumn { path: csv_path.to_owned() })?;
-        let missing: Vec<&'static str> = Instrument::ALL.iter().filter(|i| classes[i.index()].is_none()).map(|i| i.name()).collect();
+        let path = path.ok_or_else(|| Error::MissingPathColumn {
+            path: csv_path.to_owned(),
+        })?;
+        let missing: Vec<&'static str> = Instrument::ALL
+            .iter()
+            .filter(|i| classes[i.index()].is_none())
+            .map(|i| i.name())
+            .collect();
         if !missing.is_empty() {
-            return Err(Error::MissingClassColumns { path: csv_path.to_owned(), missing });
+            return Err(Error::MissingClassColumns {
+                path: csv_path.to_owned(),
+                missing,
+            });
         }
-        Ok(Self { path, classes: classes.map(|c| c.unwrap_or_default()) })
+        Ok(Self {
+            path,
+            classes: classes.map(|c| c.unwrap_or_default()),
+        })
     }
 
     fn labels(&self, record: &csv::StringRecord, csv_path: &Path, line: u64) -> Result<Labels> {
-        let mut labels = Labels { relevance: [0.0; NUM_CLASSES], mask: [false; NUM_CLASSES] };
+        let mut labels = Labels {
+            relevance: [0.0; NUM_CLASSES],
+            mask: [false; NUM_CLASSES],
+        };
         for (instrument, &at) in Instrument::ALL.iter().zip(&self.classes) {
             let value = record.get(at).unwrap_or_default();
             if value.is_empty() {
                 continue;
             }
-            let relevance = value.parse::<f32>().ok().filter(|r| (0.0..=1.0).contains(r));
+            let relevance = value
+                .parse::<f32>()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r));
             let relevance = relevance.ok_or_else(|| Error::BadLabel {
                 path: csv_path.to_owned(),
                 line,
@@ -177,7 +248,9 @@ impl Columns {
 
 /// Audio files under `dir`, recursively (symlinks are not followed).
 fn list_audio(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         match entry.file_type() {
@@ -189,5 +262,7 @@ fn list_audio(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn is_audio(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }

@@ -20,7 +20,11 @@ impl Labels {
     ///
     /// Use them with [`Labels::weights`] so unobserved pairs count neither way (masked BCE).
     pub fn official_targets(&self) -> [f32; NUM_CLASSES] {
-        std::array::from_fn(|j| f32::from(u8::from(self.mask[j] && self.relevance[j] >= POSITIVE_RELEVANCE)))
+        std::array::from_fn(|j| {
+            f32::from(u8::from(
+                self.mask[j] && self.relevance[j] >= POSITIVE_RELEVANCE,
+            ))
+        })
     }
 
     /// The mask as loss weights: 1 where observed, 0 elsewhere.
@@ -59,7 +63,10 @@ mod tests {
     use super::*;
 
     fn labels(observed: &[(usize, f32)]) -> Labels {
-        let mut l = Labels { relevance: [0.5; NUM_CLASSES], mask: [false; NUM_CLASSES] };
+        let mut l = Labels {
+            relevance: [0.5; NUM_CLASSES],
+            mask: [false; NUM_CLASSES],
+        };
         for &(j, r) in observed {
             l.relevance[j] = r;
             l.mask[j] = true;
@@ -80,8 +87,16 @@ mod tests {
     fn seed_class_is_first_maximum_of_masked_relevance() {
         assert_eq!(labels(&[(4, 0.171), (7, 0.0)]).seed_class(), 4);
         assert_eq!(labels(&[(3, 0.9), (8, 0.9)]).seed_class(), 3);
-        assert_eq!(labels(&[(7, 0.0)]).seed_class(), 0, "all-zero row is class 0 (accordion)");
-        assert_eq!(labels(&[]).seed_targets(), [0.0; NUM_CLASSES], "unobserved 0.5 is masked out");
+        assert_eq!(
+            labels(&[(7, 0.0)]).seed_class(),
+            0,
+            "all-zero row is class 0 (accordion)"
+        );
+        assert_eq!(
+            labels(&[]).seed_targets(),
+            [0.0; NUM_CLASSES],
+            "unobserved 0.5 is masked out"
+        );
     }
 
     #[test]

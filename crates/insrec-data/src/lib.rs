@@ -25,5 +25,8 @@ pub use dataset::{CLIP_FEATURES, Dataset, FeatureSet, Input, Item, Subset};
 pub use error::{Error, FormatError, PickleError, Result};
 pub use folder::{LABELS_FILE, LabelledFolder};
 pub use labels::{Labels, POSITIVE_RELEVANCE};
-pub use openmic::{CLASS_MAP_FILE, FeatureScale, FeatureSource, NPZ_FILE, OpenMic, OpenMicOptions, Partition, REPR_TIMES_FILE};
+pub use openmic::{
+    CLASS_MAP_FILE, FeatureScale, FeatureSource, NPZ_FILE, OpenMic, OpenMicOptions, Partition,
+    REPR_TIMES_FILE,
+};
 pub use split::{DEFAULT_VAL_FRACTION, SplitRule, Splits};

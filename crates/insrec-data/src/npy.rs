@@ -29,10 +29,20 @@ pub enum Endian {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dtype {
     Bool,
-    Int { bytes: usize, signed: bool, endian: Endian },
-    Float { bytes: usize, endian: Endian },
+    Int {
+        bytes: usize,
+        signed: bool,
+        endian: Endian,
+    },
+    Float {
+        bytes: usize,
+        endian: Endian,
+    },
     /// Fixed-width UTF-32 strings of `chars` code units, NUL-padded.
-    Unicode { chars: usize, endian: Endian },
+    Unicode {
+        chars: usize,
+        endian: Endian,
+    },
     /// Pickled Python objects.
     Object,
 }
@@ -40,7 +50,9 @@ pub enum Dtype {
 impl Dtype {
     /// Parses a NumPy `descr` such as `<i8`, `|b1`, `<U15` or `|O`.
     pub fn parse(descr: &str) -> Result<Self, FormatError> {
-        let unsupported = || FormatError::UnsupportedDtype { descr: descr.to_owned() };
+        let unsupported = || FormatError::UnsupportedDtype {
+            descr: descr.to_owned(),
+        };
         let mut chars = descr.chars();
         let endian = match chars.next() {
             Some('<' | '|' | '=') => Endian::Little,
@@ -53,10 +65,15 @@ impl Dtype {
         let dtype = match kind {
             'O' if size.is_empty() || size == "8" => Self::Object,
             'b' if size == "1" => Self::Bool,
-            'i' | 'u' if matches!(size, "1" | "2" | "4" | "8") => {
-                Self::Int { bytes: number()?, signed: kind == 'i', endian }
-            }
-            'f' if matches!(size, "4" | "8") => Self::Float { bytes: number()?, endian },
+            'i' | 'u' if matches!(size, "1" | "2" | "4" | "8") => Self::Int {
+                bytes: number()?,
+                signed: kind == 'i',
+                endian,
+            },
+            'f' if matches!(size, "4" | "8") => Self::Float {
+                bytes: number()?,
+                endian,
+            },
             'U' => match number()? {
                 chars @ 1..=MAX_UNICODE_CHARS => Self::Unicode { chars, endian },
                 _ => return Err(unsupported()),
@@ -102,7 +119,9 @@ impl<R: Read> NpyReader<R> {
     /// Reads and checks the header of an `.npy` stream of `total_len` bytes.
     pub fn new(mut reader: R, total_len: u64) -> Result<Self, FormatError> {
         let mut preamble = [0u8; 8];
-        reader.read_exact(&mut preamble).map_err(|_| FormatError::BadMagic)?;
+        reader
+            .read_exact(&mut preamble)
+            .map_err(|_| FormatError::BadMagic)?;
         if &preamble[..6] != MAGIC {
             return Err(FormatError::BadMagic);
         }
@@ -113,13 +132,20 @@ impl<R: Read> NpyReader<R> {
             _ => return Err(FormatError::UnsupportedVersion { major, minor }),
         };
         let mut raw_len = [0u8; 4];
-        reader.read_exact(&mut raw_len[..len_bytes]).map_err(|_| FormatError::TruncatedHeader)?;
+        reader
+            .read_exact(&mut raw_len[..len_bytes])
+            .map_err(|_| FormatError::TruncatedHeader)?;
         let header_len = u32::from_le_bytes(raw_len) as usize;
         if header_len > MAX_HEADER_LEN {
-            return Err(FormatError::HeaderTooLong { len: header_len, limit: MAX_HEADER_LEN });
+            return Err(FormatError::HeaderTooLong {
+                len: header_len,
+                limit: MAX_HEADER_LEN,
+            });
         }
         let mut header = vec![0u8; header_len];
-        reader.read_exact(&mut header).map_err(|_| FormatError::TruncatedHeader)?;
+        reader
+            .read_exact(&mut header)
+            .map_err(|_| FormatError::TruncatedHeader)?;
         let header = String::from_utf8_lossy(&header).into_owned();
         let fields = HeaderFields::parse(&header)?;
         if fields.fortran_order {
@@ -127,23 +153,44 @@ impl<R: Read> NpyReader<R> {
         }
         let dtype = Dtype::parse(&fields.descr)?;
         let used = (8 + len_bytes + header_len) as u64;
-        let data_len = total_len.checked_sub(used).ok_or(FormatError::TruncatedHeader)?;
+        let data_len = total_len
+            .checked_sub(used)
+            .ok_or(FormatError::TruncatedHeader)?;
         let shape = fields.shape;
-        let overflow = || FormatError::ShapeOverflow { shape: shape.clone() };
-        let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
+        let overflow = || FormatError::ShapeOverflow {
+            shape: shape.clone(),
+        };
+        let count = shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(overflow)?;
         if let Some(item_size) = dtype.item_size() {
             let expected = count.checked_mul(item_size).ok_or_else(overflow)? as u64;
             if expected != data_len {
-                return Err(FormatError::DataSize { expected, found: data_len });
+                return Err(FormatError::DataSize {
+                    expected,
+                    found: data_len,
+                });
             }
         }
-        Ok(Self { descr: fields.descr, dtype, shape, count, reader, data_len })
+        Ok(Self {
+            descr: fields.descr,
+            dtype,
+            shape,
+            count,
+            reader,
+            data_len,
+        })
     }
 
     /// Numeric items (integer or float dtypes) converted to `f32`.
     pub fn read_f32(self) -> Result<Vec<f32>, FormatError> {
         match self.dtype {
-            Dtype::Int { bytes, signed, endian } => self.decode(bytes, |b| int_value(b, signed, endian) as f32),
+            Dtype::Int {
+                bytes,
+                signed,
+                endian,
+            } => self.decode(bytes, |b| int_value(b, signed, endian) as f32),
             Dtype::Float { bytes, endian } => self.decode(bytes, |b| float_value(b, endian) as f32),
             _ => Err(FormatError::UnsupportedDtype { descr: self.descr }),
         }
@@ -181,9 +228,14 @@ impl<R: Read> NpyReader<R> {
             Dtype::Object => {
                 let count = self.count;
                 let mut payload = Vec::new();
-                (&mut self.reader).take(self.data_len).read_to_end(&mut payload)?;
+                (&mut self.reader)
+                    .take(self.data_len)
+                    .read_to_end(&mut payload)?;
                 if payload.len() as u64 != self.data_len {
-                    return Err(FormatError::DataSize { expected: self.data_len, found: payload.len() as u64 });
+                    return Err(FormatError::DataSize {
+                        expected: self.data_len,
+                        found: payload.len() as u64,
+                    });
                 }
                 Ok(pickle::object_array_strings(&payload, count)?)
             }
@@ -192,7 +244,11 @@ impl<R: Read> NpyReader<R> {
     }
 
     /// Reads every item in chunks and converts each with `convert`.
-    fn decode<T>(mut self, item_size: usize, mut convert: impl FnMut(&[u8]) -> T) -> Result<Vec<T>, FormatError> {
+    fn decode<T>(
+        mut self,
+        item_size: usize,
+        mut convert: impl FnMut(&[u8]) -> T,
+    ) -> Result<Vec<T>, FormatError> {
         let chunk_items = (CHUNK_BYTES / item_size).clamp(1, self.count.max(1));
         let mut out = Vec::with_capacity(self.count.min(MAX_RESERVE_ITEMS));
         let mut buffer = vec![0u8; item_size * chunk_items];
@@ -267,7 +323,9 @@ struct HeaderFields {
 impl HeaderFields {
     /// Parses `{'descr': '<i8', 'fortran_order': False, 'shape': (40, 10, 128), }`.
     fn parse(header: &str) -> Result<Self, FormatError> {
-        let malformed = || FormatError::MalformedHeader { header: header.chars().take(200).collect() };
+        let malformed = || FormatError::MalformedHeader {
+            header: header.chars().take(200).collect(),
+        };
         let mut text = Cursor(header.trim_end());
         let (mut descr, mut fortran_order, mut shape) = (None, None, None);
         text.expect('{').ok_or_else(malformed)?;
@@ -289,7 +347,11 @@ impl HeaderFields {
             return Err(malformed());
         }
         match (descr, fortran_order, shape) {
-            (Some(descr), Some(fortran_order), Some(shape)) => Ok(Self { descr, fortran_order, shape }),
+            (Some(descr), Some(fortran_order), Some(shape)) => Ok(Self {
+                descr,
+                fortran_order,
+                shape,
+            }),
             _ => Err(malformed()),
         }
     }
@@ -346,7 +408,10 @@ impl<'a> Cursor<'a> {
                 return Some(dims);
             }
             self.skip_space();
-            let digits = self.0.find(|c: char| !c.is_ascii_digit()).unwrap_or(self.0.len());
+            let digits = self
+                .0
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(self.0.len());
             dims.push(self.0[..digits].parse().ok()?);
             self.0 = &self.0[digits..];
             self.eat('L'); // Python 2 long suffix
@@ -383,49 +448,142 @@ mod tests {
 
     #[test]
     fn parses_header_variants() {
-        let fields = HeaderFields::parse("{'descr': '<i8', 'fortran_order': False, 'shape': (40, 10, 128), }  \n");
-        let expected = HeaderFields { descr: "<i8".into(), fortran_order: false, shape: vec![40, 10, 128] };
+        let fields = HeaderFields::parse(
+            "{'descr': '<i8', 'fortran_order': False, 'shape': (40, 10, 128), }  \n",
+        );
+        let expected = HeaderFields {
+            descr: "<i8".into(),
+            fortran_order: false,
+            shape: vec![40, 10, 128],
+        };
         assert_eq!(fields.ok(), Some(expected));
-        let fields = HeaderFields::parse("{\"shape\": (3L,), \"descr\": \"|O\", \"fortran_order\": True}");
-        assert_eq!(fields.map(|f| (f.shape, f.fortran_order)).ok(), Some((vec![3], true)));
-        assert_eq!(HeaderFields::parse("{'descr': '<f8', 'fortran_order': False, 'shape': (), }").ok().map(|f| f.shape), Some(vec![]));
-        for bad in ["", "{", "{'descr': '<i8'}", "{'descr': <i8, 'fortran_order': False, 'shape': (1,)}", "{'shape': (1,2,x)}"] {
-            assert!(HeaderFields::parse(bad).is_err(), "{bad:?} should be rejected");
+        let fields =
+            HeaderFields::parse("{\"shape\": (3L,), \"descr\": \"|O\", \"fortran_order\": True}");
+        assert_eq!(
+            fields.map(|f| (f.shape, f.fortran_order)).ok(),
+            Some((vec![3], true))
+        );
+        assert_eq!(
+            HeaderFields::parse("{'descr': '<f8', 'fortran_order': False, 'shape': (), }")
+                .ok()
+                .map(|f| f.shape),
+            Some(vec![])
+        );
+        for bad in [
+            "",
+            "{",
+            "{'descr': '<i8'}",
+            "{'descr': <i8, 'fortran_order': False, 'shape': (1,)}",
+            "{'shape': (1,2,x)}",
+        ] {
+            assert!(
+                HeaderFields::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 
     #[test]
     fn decodes_integers_of_every_width_and_order() {
         let le: Vec<u8> = [-2i16, 300].iter().flat_map(|v| v.to_le_bytes()).collect();
-        assert_eq!(open(&npy("<i2", "(2,)", &le)).and_then(NpyReader::read_f32).ok(), Some(vec![-2.0, 300.0]));
+        assert_eq!(
+            open(&npy("<i2", "(2,)", &le))
+                .and_then(NpyReader::read_f32)
+                .ok(),
+            Some(vec![-2.0, 300.0])
+        );
         let be: Vec<u8> = [-2i64, 7].iter().flat_map(|v| v.to_be_bytes()).collect();
-        assert_eq!(open(&npy(">i8", "(2,)", &be)).and_then(NpyReader::read_f32).ok(), Some(vec![-2.0, 7.0]));
-        assert_eq!(open(&npy("|u1", "(2,)", &[0, 255])).and_then(NpyReader::read_f32).ok(), Some(vec![0.0, 255.0]));
+        assert_eq!(
+            open(&npy(">i8", "(2,)", &be))
+                .and_then(NpyReader::read_f32)
+                .ok(),
+            Some(vec![-2.0, 7.0])
+        );
+        assert_eq!(
+            open(&npy("|u1", "(2,)", &[0, 255]))
+                .and_then(NpyReader::read_f32)
+                .ok(),
+            Some(vec![0.0, 255.0])
+        );
         let u4: Vec<u8> = 4_000_000_000u32.to_le_bytes().to_vec();
-        assert_eq!(open(&npy("<u4", "(1,)", &u4)).and_then(NpyReader::read_f32).ok(), Some(vec![4e9]));
+        assert_eq!(
+            open(&npy("<u4", "(1,)", &u4))
+                .and_then(NpyReader::read_f32)
+                .ok(),
+            Some(vec![4e9])
+        );
     }
 
     #[test]
     fn decodes_floats_bools_and_unicode() {
-        let f4: Vec<u8> = [0.25f32, -1.5].iter().flat_map(|v| v.to_be_bytes()).collect();
-        assert_eq!(open(&npy(">f4", "(2,)", &f4)).and_then(NpyReader::read_f64).ok(), Some(vec![0.25, -1.5]));
-        assert_eq!(open(&npy("|b1", "(3,)", &[1, 0, 1])).and_then(NpyReader::read_bool).ok(), Some(vec![true, false, true]));
-        let mut u: Vec<u8> = "aé".chars().chain(['\0']).flat_map(|c| (c as u32).to_le_bytes()).collect();
+        let f4: Vec<u8> = [0.25f32, -1.5]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        assert_eq!(
+            open(&npy(">f4", "(2,)", &f4))
+                .and_then(NpyReader::read_f64)
+                .ok(),
+            Some(vec![0.25, -1.5])
+        );
+        assert_eq!(
+            open(&npy("|b1", "(3,)", &[1, 0, 1]))
+                .and_then(NpyReader::read_bool)
+                .ok(),
+            Some(vec![true, false, true])
+        );
+        let mut u: Vec<u8> = "aé"
+            .chars()
+            .chain(['\0'])
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
         u.extend("xyz".chars().flat_map(|c| (c as u32).to_le_bytes()));
-        assert_eq!(open(&npy("<U3", "(2,)", &u)).and_then(NpyReader::read_strings).ok(), Some(vec!["aé".into(), "xyz".into()]));
-        let bad: Vec<u8> = [0xD800u32, 0, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
-        assert!(matches!(open(&npy("<U3", "(1,)", &bad)).and_then(NpyReader::read_strings), Err(FormatError::BadUnicode { index: 0 })));
+        assert_eq!(
+            open(&npy("<U3", "(2,)", &u))
+                .and_then(NpyReader::read_strings)
+                .ok(),
+            Some(vec!["aé".into(), "xyz".into()])
+        );
+        let bad: Vec<u8> = [0xD800u32, 0, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert!(matches!(
+            open(&npy("<U3", "(1,)", &bad)).and_then(NpyReader::read_strings),
+            Err(FormatError::BadUnicode { index: 0 })
+        ));
     }
 
     #[test]
     fn rejects_wrong_sizes_dtypes_and_magic() {
-        assert!(matches!(open(&npy("<i8", "(2,)", &[0; 15])), Err(FormatError::DataSize { expected: 16, found: 15 })));
-        assert!(matches!(open(&npy("<c16", "(1,)", &[0; 16])), Err(FormatError::UnsupportedDtype { .. })));
-        assert!(matches!(open(&npy("<i8", "(99999999999, 99999999999, 9999)", &[])), Err(FormatError::ShapeOverflow { .. })));
-        assert!(matches!(open(b"PK\x03\x04 not npy"), Err(FormatError::BadMagic)));
-        assert!(matches!(open(&npy("<f8", "(1,)", &[0; 8])).and_then(NpyReader::read_bool), Err(FormatError::UnsupportedDtype { .. })));
+        assert!(matches!(
+            open(&npy("<i8", "(2,)", &[0; 15])),
+            Err(FormatError::DataSize {
+                expected: 16,
+                found: 15
+            })
+        ));
+        assert!(matches!(
+            open(&npy("<c16", "(1,)", &[0; 16])),
+            Err(FormatError::UnsupportedDtype { .. })
+        ));
+        assert!(matches!(
+            open(&npy("<i8", "(99999999999, 99999999999, 9999)", &[])),
+            Err(FormatError::ShapeOverflow { .. })
+        ));
+        assert!(matches!(
+            open(b"PK\x03\x04 not npy"),
+            Err(FormatError::BadMagic)
+        ));
+        assert!(matches!(
+            open(&npy("<f8", "(1,)", &[0; 8])).and_then(NpyReader::read_bool),
+            Err(FormatError::UnsupportedDtype { .. })
+        ));
         let mut fortran = npy("<i8", "(1,)", &[0; 8]);
-        let at = fortran.windows(5).position(|w| w == b"False").expect("has False");
+        let at = fortran
+            .windows(5)
+            .position(|w| w == b"False")
+            .expect("has False");
         fortran.splice(at..at + 5, *b"True ");
         assert!(matches!(open(&fortran), Err(FormatError::FortranOrder)));
     }

@@ -19,37 +19,76 @@ pub struct Npz {
 
 impl Npz {
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-        let archive = ZipArchive::new(BufReader::new(file))
-            .map_err(|source| Error::Zip { path: path.to_owned(), source })?;
-        Ok(Self { path: path.to_owned(), archive })
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let archive = ZipArchive::new(BufReader::new(file)).map_err(|source| Error::Zip {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            archive,
+        })
     }
 
     /// The array stored as `<name>.npy`. Sizes come from the central directory, as NumPy 2 writes
     /// 0xFFFFFFFF in zip64 local headers.
     pub fn member(&mut self, name: &str) -> Result<Member<ZipFile<'_, BufReader<File>>>> {
         let member = format!("{name}.npy");
-        let names: Vec<String> = self.archive.file_names().filter_map(|n| n.ok().map(|n| n.into_owned())).collect();
+        let names: Vec<String> = self
+            .archive
+            .file_names()
+            .filter_map(|n| n.ok().map(|n| n.into_owned()))
+            .collect();
         if !names.contains(&member) {
-            return Err(Error::MissingMember { path: self.path.clone(), member, found: names.join(", ") });
+            return Err(Error::MissingMember {
+                path: self.path.clone(),
+                member,
+                found: names.join(", "),
+            });
         }
         let path = self.path.clone();
-        let file = self.archive.by_name(&member).map_err(|source| Error::Zip { path: path.clone(), source })?;
+        let file = self.archive.by_name(&member).map_err(|source| Error::Zip {
+            path: path.clone(),
+            source,
+        })?;
         let size = file.size();
-        let reader = NpyReader::new(file, size).map_err(|source| Error::Format { path: path.clone(), member: member.clone(), source })?;
-        Ok(Member { path, member, reader })
+        let reader = NpyReader::new(file, size).map_err(|source| Error::Format {
+            path: path.clone(),
+            member: member.clone(),
+            source,
+        })?;
+        Ok(Member {
+            path,
+            member,
+            reader,
+        })
     }
 }
 
 /// Opens a standalone `.npy` file.
 pub fn open_npy(path: &Path) -> Result<Member<BufReader<File>>> {
-    let io = |source| Error::Io { path: path.to_owned(), source };
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
     let file = File::open(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
-    let member = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let reader = NpyReader::new(BufReader::new(file), size)
-        .map_err(|source| Error::Format { path: path.to_owned(), member: member.clone(), source })?;
-    Ok(Member { path: path.to_owned(), member, reader })
+    let member = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let reader = NpyReader::new(BufReader::new(file), size).map_err(|source| Error::Format {
+        path: path.to_owned(),
+        member: member.clone(),
+        source,
+    })?;
+    Ok(Member {
+        path: path.to_owned(),
+        member,
+        reader,
+    })
 }
 
 /// One array of a file, with the context its errors need.
@@ -61,11 +100,20 @@ pub struct Member<R> {
 
 impl<R: std::io::Read> Member<R> {
     /// Fails unless `accept(dtype)`; `expected` describes the accepted dtypes.
-    pub fn require_dtype(self, accept: impl Fn(Dtype) -> bool, expected: &'static str) -> Result<Self> {
+    pub fn require_dtype(
+        self,
+        accept: impl Fn(Dtype) -> bool,
+        expected: &'static str,
+    ) -> Result<Self> {
         if accept(self.reader.dtype) {
             return Ok(self);
         }
-        Err(Error::WrongDtype { path: self.path, member: self.member, found: self.reader.descr, expected })
+        Err(Error::WrongDtype {
+            path: self.path,
+            member: self.member,
+            found: self.reader.descr,
+            expected,
+        })
     }
 
     /// Fails unless the shape equals `expected`.
@@ -110,8 +158,19 @@ impl<R: std::io::Read> Member<R> {
         self.decode(NpyReader::read_strings)
     }
 
-    fn decode<T>(self, read: impl FnOnce(NpyReader<R>) -> std::result::Result<T, FormatError>) -> Result<T> {
-        let Self { path, member, reader } = self;
-        read(reader).map_err(|source| Error::Format { path, member, source })
+    fn decode<T>(
+        self,
+        read: impl FnOnce(NpyReader<R>) -> std::result::Result<T, FormatError>,
+    ) -> Result<T> {
+        let Self {
+            path,
+            member,
+            reader,
+        } = self;
+        read(reader).map_err(|source| Error::Format {
+            path,
+            member,
+            source,
+        })
     }
 }

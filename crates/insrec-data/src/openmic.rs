@@ -95,21 +95,33 @@ impl OpenMic {
         let (root, npz_path) = if path.is_dir() {
             (path.to_owned(), path.join(NPZ_FILE))
         } else {
-            (path.parent().map_or_else(PathBuf::new, Path::to_owned), path.to_owned())
+            (
+                path.parent().map_or_else(PathBuf::new, Path::to_owned),
+                path.to_owned(),
+            )
         };
         let mut npz = Npz::open(&npz_path)?;
         let (keys, n) = npz
             .member("sample_key")?
-            .require_dtype(|d| matches!(d, Dtype::Object | Dtype::Unicode { .. }), "object (pickled str) or <U")?
+            .require_dtype(
+                |d| matches!(d, Dtype::Object | Dtype::Unicode { .. }),
+                "object (pickled str) or <U",
+            )?
             .require_vector()?;
         let keys = keys.read_strings()?;
         if n == 0 {
-            return Err(Error::Empty { path: npz_path, what: "sample_key has no rows" });
+            return Err(Error::Empty {
+                path: npz_path,
+                what: "sample_key has no rows",
+            });
         }
         let mut rows = HashMap::with_capacity(n);
         for (row, key) in keys.iter().enumerate() {
             if rows.insert(key.clone(), row).is_some() {
-                return Err(Error::DuplicateKey { path: npz_path, key: key.clone() });
+                return Err(Error::DuplicateKey {
+                    path: npz_path,
+                    key: key.clone(),
+                });
             }
         }
         let y_true = npz
@@ -130,14 +142,27 @@ impl OpenMic {
                 .require_shape(&feature_shape)?
                 .read_f32()?,
             FeatureSource::Npy(file) => open_npy(&root.join(file))?
-                .require_dtype(|d| d.is_integer() || d.is_float(), "an integer or float dtype")?
+                .require_dtype(
+                    |d| d.is_integer() || d.is_float(),
+                    "an integer or float dtype",
+                )?
                 .require_shape(&feature_shape)?
                 .read_f32()?,
         };
         if options.scale == FeatureScale::Unit {
-            features.iter_mut().for_each(|v| *v = (f64::from(*v) / QUANTISED_MAX) as f32);
+            features
+                .iter_mut()
+                .for_each(|v| *v = (f64::from(*v) / QUANTISED_MAX) as f32);
         }
-        let data = Self { root, npz: npz_path, keys, rows, features, y_true, y_mask };
+        let data = Self {
+            root,
+            npz: npz_path,
+            keys,
+            rows,
+            features,
+            y_true,
+            y_mask,
+        };
         data.check_relevance()?;
         data.check_class_map()?;
         tracing::info!(
@@ -185,21 +210,42 @@ impl OpenMic {
 
     /// `audio/<key[0:3]>/<key>.ogg` (may not exist: the release ships audio separately from labels).
     pub fn audio_path(&self, key: &str) -> PathBuf {
-        self.root.join("audio").join(key.get(..3).unwrap_or(key)).join(format!("{key}.ogg"))
+        self.root
+            .join("audio")
+            .join(key.get(..3).unwrap_or(key))
+            .join(format!("{key}.ogg"))
     }
 
     /// `vggish/<key[0:3]>/<key>.json`, the per-clip JSON copy of `X`.
     pub fn vggish_path(&self, key: &str) -> PathBuf {
-        self.root.join("vggish").join(key.get(..3).unwrap_or(key)).join(format!("{key}.json"))
+        self.root
+            .join("vggish")
+            .join(key.get(..3).unwrap_or(key))
+            .join(format!("{key}.json"))
     }
 
     /// Rows of an official partition, in row order. Every listed key must be in the npz.
     pub fn partition(&self, partition: Partition) -> Result<Vec<usize>> {
         let [path, alias] = partition.candidates().map(|p| self.root.join(p));
-        let path = if !path.exists() && alias.exists() { alias } else { path };
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-        let keys: Vec<&str> = text.lines().map(str::trim).filter(|k| !k.is_empty()).collect();
-        let unknown: Vec<&str> = keys.iter().copied().filter(|k| !self.rows.contains_key(*k)).collect();
+        let path = if !path.exists() && alias.exists() {
+            alias
+        } else {
+            path
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let keys: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        let unknown: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|k| !self.rows.contains_key(*k))
+            .collect();
         if !unknown.is_empty() {
             return Err(Error::UnknownKeys {
                 path,
@@ -209,7 +255,10 @@ impl OpenMic {
             });
         }
         if keys.is_empty() {
-            return Err(Error::Empty { path, what: "the partition lists no keys" });
+            return Err(Error::Empty {
+                path,
+                what: "the partition lists no keys",
+            });
         }
         let mut rows: Vec<usize> = keys.iter().filter_map(|k| self.row(k)).collect();
         rows.sort_unstable();
@@ -229,9 +278,14 @@ impl OpenMic {
         let train = self.partition(Partition::Train)?;
         let test = self.partition(Partition::Test)?;
         let test_set: HashSet<usize> = test.iter().copied().collect();
-        let overlap: Vec<String> = train.iter().filter(|r| test_set.contains(r)).map(|&r| self.keys[r].clone()).collect();
+        let overlap: Vec<String> = train
+            .iter()
+            .filter(|r| test_set.contains(r))
+            .map(|&r| self.keys[r].clone())
+            .collect();
         if !overlap.is_empty() {
-            let [train_path, test_path] = [Partition::Train, Partition::Test].map(|p| self.root.join(p.candidates()[0]));
+            let [train_path, test_path] =
+                [Partition::Train, Partition::Test].map(|p| self.root.join(p.candidates()[0]));
             return Err(Error::OverlappingPartitions {
                 path: train_path,
                 other: test_path,
@@ -241,16 +295,25 @@ impl OpenMic {
         }
         let left_out = self.len() - train.len() - test.len();
         if left_out > 0 {
-            tracing::warn!(left_out, "clips of {} are in neither official partition", self.npz.display());
+            tracing::warn!(
+                left_out,
+                "clips of {} are in neither official partition",
+                self.npz.display()
+            );
         }
-        let candidates: Vec<(usize, &str)> = train.iter().map(|&r| (r, self.keys[r].as_str())).collect();
+        let candidates: Vec<(usize, &str)> =
+            train.iter().map(|&r| (r, self.keys[r].as_str())).collect();
         let (train, val) = hold_out(&candidates, val_fraction, seed, &self.name())?;
         Ok(Splits { train, val, test })
     }
 
     /// Observed relevances must be finite and in [0, 1].
     fn check_relevance(&self) -> Result<()> {
-        let bad = self.y_true.iter().zip(&self.y_mask).position(|(&v, &m)| m && !(0.0..=1.0).contains(&v));
+        let bad = self
+            .y_true
+            .iter()
+            .zip(&self.y_mask)
+            .position(|(&v, &m)| m && !(0.0..=1.0).contains(&v));
         let Some(at) = bad else { return Ok(()) };
         let (row, class) = (at / NUM_CLASSES, at % NUM_CLASSES);
         Err(Error::BadRelevance {
@@ -269,16 +332,32 @@ impl OpenMic {
             tracing::debug!("no {} to check", path.display());
             return Ok(());
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
         let map: HashMap<String, serde_json::Value> =
-            serde_json::from_str(&text).map_err(|source| Error::Json { path: path.clone(), source })?;
+            serde_json::from_str(&text).map_err(|source| Error::Json {
+                path: path.clone(),
+                source,
+            })?;
         for instrument in Instrument::ALL {
-            let found = map.get(instrument.name()).and_then(serde_json::Value::as_i64);
+            let found = map
+                .get(instrument.name())
+                .and_then(serde_json::Value::as_i64);
             if found != i64::try_from(instrument.index()).ok() {
-                return Err(Error::ClassMapMismatch { path, class: instrument.name(), found, expected: instrument.index() });
+                return Err(Error::ClassMapMismatch {
+                    path,
+                    class: instrument.name(),
+                    found,
+                    expected: instrument.index(),
+                });
             }
         }
-        let mut extra: Vec<String> = map.into_keys().filter(|k| k.parse::<Instrument>().map_or(true, |i| i.name() != k)).collect();
+        let mut extra: Vec<String> = map
+            .into_keys()
+            .filter(|k| k.parse::<Instrument>().map_or(true, |i| i.name() != k))
+            .collect();
         if !extra.is_empty() {
             extra.sort();
             return Err(Error::ClassMapExtra { path, names: extra });

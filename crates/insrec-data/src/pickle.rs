@@ -20,7 +20,10 @@ const OUTPUT_FACTOR: usize = 16;
 pub fn object_array_strings(bytes: &[u8], count: usize) -> Result<Vec<String>, PickleError> {
     // Each item needs at least one opcode byte, so a larger count cannot be honest.
     if count > bytes.len() {
-        return Err(PickleError::ImplausibleCount { count, bytes: bytes.len() });
+        return Err(PickleError::ImplausibleCount {
+            count,
+            bytes: bytes.len(),
+        });
     }
     let mut walker = Walker::new(bytes, count);
     walker.run()?;
@@ -83,7 +86,10 @@ impl<'a> Walker<'a> {
             return Err(PickleError::NoList);
         }
         if self.items.len() != self.count {
-            return Err(PickleError::TooFewItems { expected: self.count, found: self.items.len() });
+            return Err(PickleError::TooFewItems {
+                expected: self.count,
+                found: self.items.len(),
+            });
         }
         Ok(())
     }
@@ -110,7 +116,8 @@ impl<'a> Walker<'a> {
                 };
                 let raw = self.take(len, offset, opcode)?;
                 if self.in_list {
-                    let text = std::str::from_utf8(raw).map_err(|_| PickleError::BadUtf8 { offset })?;
+                    let text =
+                        std::str::from_utf8(raw).map_err(|_| PickleError::BadUtf8 { offset })?;
                     self.push(text.to_owned())?;
                 } else {
                     self.top = Top::Other;
@@ -121,7 +128,10 @@ impl<'a> Walker<'a> {
                     BINGET => u64::from(self.take(1, offset, opcode)?[0]),
                     _ => u64::from(self.u32(offset, opcode)?),
                 };
-                let entry = *self.memo.get(&slot).ok_or(PickleError::UnknownMemo { offset, index: slot })?;
+                let entry = *self.memo.get(&slot).ok_or(PickleError::UnknownMemo {
+                    offset,
+                    index: slot,
+                })?;
                 match (self.in_list, entry) {
                     (false, _) => self.top = Top::Other,
                     (true, Some(item)) => self.push(self.items[item].clone())?,
@@ -133,7 +143,9 @@ impl<'a> Walker<'a> {
                 self.top = Top::Other;
             }
             // Inside the item list only structure opcodes may appear besides strings.
-            MARK | APPEND | APPENDS | TUPLE | TUPLE1 | TUPLE2 | TUPLE3 | BUILD | EMPTY_TUPLE if self.in_list => {
+            MARK | APPEND | APPENDS | TUPLE | TUPLE1 | TUPLE2 | TUPLE3 | BUILD | EMPTY_TUPLE
+                if self.in_list =>
+            {
                 self.top = Top::Other;
             }
             _ if self.in_list => return Err(PickleError::NotAString { offset, opcode }),
@@ -162,9 +174,10 @@ impl<'a> Walker<'a> {
             BINFLOAT => 8,
             BINBYTES | BINSTRING | LONG4 => self.u32(offset, opcode)? as usize,
             BINBYTES8 | BYTEARRAY8 => self.u64_len(offset, opcode)?,
-            STACK_GLOBAL | MARK | EMPTY_TUPLE | TUPLE | TUPLE1 | TUPLE2 | TUPLE3 | REDUCE | BUILD | NEWTRUE
-            | NEWFALSE | NONE | EMPTY_DICT | SETITEM | SETITEMS | NEWOBJ | NEWOBJ_EX | EMPTY_SET | ADDITEMS
-            | FROZENSET | POP | POP_MARK | DUP | APPEND | APPENDS => 0,
+            STACK_GLOBAL | MARK | EMPTY_TUPLE | TUPLE | TUPLE1 | TUPLE2 | TUPLE3 | REDUCE
+            | BUILD | NEWTRUE | NEWFALSE | NONE | EMPTY_DICT | SETITEM | SETITEMS | NEWOBJ
+            | NEWOBJ_EX | EMPTY_SET | ADDITEMS | FROZENSET | POP | POP_MARK | DUP | APPEND
+            | APPENDS => 0,
             _ => return Err(PickleError::UnknownOpcode { offset, opcode }),
         };
         self.take(len, offset, opcode)?;
@@ -173,11 +186,15 @@ impl<'a> Walker<'a> {
 
     fn push(&mut self, item: String) -> Result<(), PickleError> {
         if self.items.len() == self.count {
-            return Err(PickleError::TooManyItems { expected: self.count });
+            return Err(PickleError::TooManyItems {
+                expected: self.count,
+            });
         }
         self.output_bytes += item.len();
         if self.output_bytes > self.output_limit {
-            return Err(PickleError::LimitExceeded { limit: self.output_limit });
+            return Err(PickleError::LimitExceeded {
+                limit: self.output_limit,
+            });
         }
         self.items.push(item);
         self.top = Top::Item(self.items.len() - 1);
@@ -218,13 +235,17 @@ impl<'a> Walker<'a> {
         let raw = self.take(8, offset, opcode)?;
         let mut le = [0u8; 8];
         le.copy_from_slice(raw);
-        usize::try_from(u64::from_le_bytes(le)).map_err(|_| PickleError::Truncated { offset, opcode })
+        usize::try_from(u64::from_le_bytes(le))
+            .map_err(|_| PickleError::Truncated { offset, opcode })
     }
 
     /// A newline-terminated text argument (`GLOBAL`).
     fn line(&mut self, offset: usize, opcode: u8) -> Result<(), PickleError> {
         let rest = &self.bytes[self.pos..];
-        let len = rest.iter().position(|&b| b == b'\n').ok_or(PickleError::Truncated { offset, opcode })?;
+        let len = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(PickleError::Truncated { offset, opcode })?;
         self.pos += len + 1;
         Ok(())
     }
@@ -290,9 +311,21 @@ mod tests {
     fn small_pickle() -> Vec<u8> {
         let mut p = vec![PROTO, 2, GLOBAL];
         p.extend_from_slice(b"numpy.core.multiarray\n_reconstruct\n");
-        p.extend_from_slice(&[BINPUT, 0, BINUNICODE, 1, 0, 0, 0, b'b', BINPUT, 1, NEWFALSE, EMPTY_LIST, BINPUT, 2]);
+        p.extend_from_slice(&[
+            BINPUT, 0, BINUNICODE, 1, 0, 0, 0, b'b', BINPUT, 1, NEWFALSE, EMPTY_LIST, BINPUT, 2,
+        ]);
         p.extend_from_slice(&[MARK, BINUNICODE, 2, 0, 0, 0, b'a', b'b', BINPUT, 3]);
-        p.extend_from_slice(&[SHORT_BINUNICODE, 1, b'c', MEMOIZE, BINGET, 3, APPENDS, BUILD, STOP]);
+        p.extend_from_slice(&[
+            SHORT_BINUNICODE,
+            1,
+            b'c',
+            MEMOIZE,
+            BINGET,
+            3,
+            APPENDS,
+            BUILD,
+            STOP,
+        ]);
         p
     }
 
@@ -305,27 +338,57 @@ mod tests {
     #[test]
     fn count_must_match_the_shape() {
         let p = small_pickle();
-        assert_eq!(object_array_strings(&p, 4), Err(PickleError::TooFewItems { expected: 4, found: 3 }));
-        assert_eq!(object_array_strings(&p, 2), Err(PickleError::TooManyItems { expected: 2 }));
-        assert!(matches!(object_array_strings(&p, 1_000_000), Err(PickleError::ImplausibleCount { .. })));
+        assert_eq!(
+            object_array_strings(&p, 4),
+            Err(PickleError::TooFewItems {
+                expected: 4,
+                found: 3
+            })
+        );
+        assert_eq!(
+            object_array_strings(&p, 2),
+            Err(PickleError::TooManyItems { expected: 2 })
+        );
+        assert!(matches!(
+            object_array_strings(&p, 1_000_000),
+            Err(PickleError::ImplausibleCount { .. })
+        ));
     }
 
     #[test]
     fn rejects_non_string_items_and_bad_protocols() {
         let mut p = small_pickle();
-        let at = p.iter().position(|&b| b == SHORT_BINUNICODE).expect("has a short string");
+        let at = p
+            .iter()
+            .position(|&b| b == SHORT_BINUNICODE)
+            .expect("has a short string");
         p[at] = BININT1;
-        assert!(matches!(object_array_strings(&p, 3), Err(PickleError::NotAString { .. })));
-        assert_eq!(object_array_strings(&[PROTO, 1, STOP], 0), Err(PickleError::UnsupportedProtocol(1)));
-        assert_eq!(object_array_strings(b"(lp0\n.", 0), Err(PickleError::NotAPickle));
-        assert_eq!(object_array_strings(&[PROTO, 2, STOP], 0), Err(PickleError::NoList));
+        assert!(matches!(
+            object_array_strings(&p, 3),
+            Err(PickleError::NotAString { .. })
+        ));
+        assert_eq!(
+            object_array_strings(&[PROTO, 1, STOP], 0),
+            Err(PickleError::UnsupportedProtocol(1))
+        );
+        assert_eq!(
+            object_array_strings(b"(lp0\n.", 0),
+            Err(PickleError::NotAPickle)
+        );
+        assert_eq!(
+            object_array_strings(&[PROTO, 2, STOP], 0),
+            Err(PickleError::NoList)
+        );
     }
 
     #[test]
     fn every_truncation_is_an_error() {
         let p = small_pickle();
         for len in 0..p.len() {
-            assert!(object_array_strings(&p[..len], 3).is_err(), "truncated to {len} bytes");
+            assert!(
+                object_array_strings(&p[..len], 3).is_err(),
+                "truncated to {len} bytes"
+            );
         }
     }
 
@@ -339,6 +402,9 @@ mod tests {
             p.extend_from_slice(&[BINGET, 0]);
         }
         p.extend_from_slice(&[APPENDS, STOP]);
-        assert!(matches!(object_array_strings(&p, 151), Err(PickleError::LimitExceeded { .. })));
+        assert!(matches!(
+            object_array_strings(&p, 151),
+            Err(PickleError::LimitExceeded { .. })
+        ));
     }
 }

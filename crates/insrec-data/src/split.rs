@@ -35,7 +35,11 @@ impl Splits {
         let n = len as f64;
         let val_start = (n * (0.9 * 0.9)) as usize;
         let test_start = (n * 0.9) as usize;
-        Self { train: (0..val_start).collect(), val: (val_start..test_start).collect(), test: (test_start..len).collect() }
+        Self {
+            train: (0..val_start).collect(),
+            val: (val_start..test_start).collect(),
+            test: (test_start..len).collect(),
+        }
     }
 
     /// A keyed split for datasets without official partitions: `u < test_fraction` → test,
@@ -52,7 +56,11 @@ impl Splits {
         check_fraction(val_fraction, "validation", dataset)?;
         check_fraction(test_fraction, "test", dataset)?;
         check_fraction(val_fraction + test_fraction, "validation + test", dataset)?;
-        let units: Vec<(usize, f64)> = keys.into_iter().enumerate().map(|(row, key)| (row, key_unit(key, seed))).collect();
+        let units: Vec<(usize, f64)> = keys
+            .into_iter()
+            .enumerate()
+            .map(|(row, key)| (row, key_unit(key, seed)))
+            .collect();
         let mut splits = Self::default();
         for &(row, u) in &units {
             let side = if u < test_fraction {
@@ -64,7 +72,10 @@ impl Splits {
             };
             side.push(row);
         }
-        for (fraction, side) in [(test_fraction, &mut splits.test), (val_fraction, &mut splits.val)] {
+        for (fraction, side) in [
+            (test_fraction, &mut splits.test),
+            (val_fraction, &mut splits.val),
+        ] {
             if fraction > 0.0 && side.is_empty() {
                 move_smallest(&mut splits.train, side, &units);
             }
@@ -75,7 +86,12 @@ impl Splits {
 
 /// Splits `(row, key)` candidates into kept and held-out rows (`u < fraction` → held out), each
 /// ascending; if none is held out and at least two candidates exist, the smallest `u` is.
-pub(crate) fn hold_out(candidates: &[(usize, &str)], fraction: f64, seed: u64, dataset: &str) -> Result<(Vec<usize>, Vec<usize>)> {
+pub(crate) fn hold_out(
+    candidates: &[(usize, &str)],
+    fraction: f64,
+    seed: u64,
+    dataset: &str,
+) -> Result<(Vec<usize>, Vec<usize>)> {
     let keys = candidates.iter().map(|&(_, key)| key);
     let splits = Splits::by_key(keys, fraction, 0.0, seed, dataset)?;
     let rows = |side: Vec<usize>| {
@@ -96,7 +112,11 @@ fn check_fraction(value: f64, what: &'static str, dataset: &str) -> Result<()> {
     if (0.0..1.0).contains(&value) {
         return Ok(());
     }
-    Err(Error::InvalidFraction { dataset: dataset.to_owned(), what, value })
+    Err(Error::InvalidFraction {
+        dataset: dataset.to_owned(),
+        what,
+        value,
+    })
 }
 
 /// Moves the train row (an index into `units`) with the smallest `u` to `side`, keeping a train row.
@@ -104,12 +124,18 @@ fn move_smallest(train: &mut Vec<usize>, side: &mut Vec<usize>, units: &[(usize,
     if train.len() < 2 {
         return;
     }
-    let Some(at) = (0..train.len()).min_by(|&a, &b| units[train[a]].1.total_cmp(&units[train[b]].1)) else { return };
+    let Some(at) =
+        (0..train.len()).min_by(|&a, &b| units[train[a]].1.total_cmp(&units[train[b]].1))
+    else {
+        return;
+    };
     side.push(train.remove(at));
 }
 
 fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn splitmix64(x: u64) -> u64 {
@@ -124,14 +150,22 @@ mod tests {
     use super::*;
 
     fn keys(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("{:06}_{}", i * 7, i * 960)).collect()
+        (0..n)
+            .map(|i| format!("{:06}_{}", i * 7, i * 960))
+            .collect()
     }
 
     #[test]
     fn row_order_matches_the_seed_boundaries() {
         let s = Splits::row_order(20_000);
-        assert_eq!((s.train.len(), s.val.len(), s.test.len()), (16_200, 1_800, 2_000));
-        assert_eq!((s.val[0], s.test[0], s.test[1_999]), (16_200, 18_000, 19_999));
+        assert_eq!(
+            (s.train.len(), s.val.len(), s.test.len()),
+            (16_200, 1_800, 2_000)
+        );
+        assert_eq!(
+            (s.val[0], s.test[0], s.test[1_999]),
+            (16_200, 18_000, 19_999)
+        );
         let s = Splits::row_order(40);
         assert_eq!((s.train.len(), s.val.len(), s.test.len()), (32, 4, 4));
     }
@@ -142,7 +176,11 @@ mod tests {
         assert_eq!(fnv1a64(b"000046_3840"), 0x99c1_368b_024b_68ff);
         assert_eq!(splitmix64(0), 0xe220_a839_7b1d_cdaf);
         assert_eq!(key_unit("000046_3840", 2024), 0.801_306_593_975_241_6);
-        assert_ne!(u, key_unit("000046_3840", 2025), "the seed must matter");
+        assert_ne!(
+            key_unit("000046_3840", 2024),
+            key_unit("000046_3840", 2025),
+            "the seed must matter"
+        );
     }
 
     #[test]
@@ -151,10 +189,24 @@ mod tests {
         let s = Splits::by_key(keys.iter().map(String::as_str), 0.1, 0.2, 7, "t")?;
         assert_eq!(s.train.len() + s.val.len() + s.test.len(), 10_000);
         assert!((900..1_100).contains(&s.val.len()), "val {}", s.val.len());
-        assert!((1_850..2_150).contains(&s.test.len()), "test {}", s.test.len());
+        assert!(
+            (1_850..2_150).contains(&s.test.len()),
+            "test {}",
+            s.test.len()
+        );
         // Membership depends on the key only: a reversed, shorter list keeps every key's side.
-        let val_keys: Vec<&str> = s.val.iter().map(|&r| keys[r].as_str()).filter(|k| k < &"005000").collect();
-        let fewer: Vec<&str> = keys.iter().map(String::as_str).filter(|k| k < &"005000").rev().collect();
+        let val_keys: Vec<&str> = s
+            .val
+            .iter()
+            .map(|&r| keys[r].as_str())
+            .filter(|k| k < &"005000")
+            .collect();
+        let fewer: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| k < &"005000")
+            .rev()
+            .collect();
         let t = Splits::by_key(fewer.iter().copied(), 0.1, 0.2, 7, "t")?;
         let mut again: Vec<&str> = t.val.iter().map(|&r| fewer[r]).collect();
         again.sort_unstable();
@@ -165,10 +217,18 @@ mod tests {
     #[test]
     fn tiny_sets_still_get_a_validation_row() -> Result<()> {
         let keys = keys(3);
-        let (train, val) = hold_out(&[(10, &keys[0]), (11, &keys[1]), (12, &keys[2])], 1e-9, 1, "t")?;
+        let (train, val) = hold_out(
+            &[(10, &keys[0]), (11, &keys[1]), (12, &keys[2])],
+            1e-9,
+            1,
+            "t",
+        )?;
         assert_eq!((train.len(), val.len()), (2, 1));
         assert!(train.iter().chain(&val).all(|r| (10..13).contains(r)));
-        assert!(matches!(hold_out(&[], 1.0, 1, "t"), Err(Error::InvalidFraction { .. })));
+        assert!(matches!(
+            hold_out(&[], 1.0, 1, "t"),
+            Err(Error::InvalidFraction { .. })
+        ));
         Ok(())
     }
 }
