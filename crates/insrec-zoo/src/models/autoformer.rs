@@ -1,0 +1,3 @@
+//! Autoformer (models.md): not ported yet.
+
+super::unported!(AutoformerConfig, "Autoformer");

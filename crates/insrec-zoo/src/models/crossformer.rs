@@ -1,0 +1,3 @@
+//! Crossformer (models.md): not ported yet.
+
+super::unported!(CrossformerConfig, "Crossformer");

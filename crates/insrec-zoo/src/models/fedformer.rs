@@ -1,0 +1,3 @@
+//! FEDformer (models.md): not ported yet.
+
+super::unported!(FedformerConfig, "FEDformer");

@@ -1,0 +1,3 @@
+//! FiLM (models.md): not ported yet.
+
+super::unported!(FilmConfig, "FiLM");

@@ -1,0 +1,3 @@
+//! FreTS (models.md): not ported yet.
+
+super::unported!(FreTsConfig, "FreTS");

@@ -1,0 +1,3 @@
+//! Hi_Patch (models.md): not ported yet.
+
+super::unported!(HiPatchConfig, "Hi_Patch");

@@ -1,0 +1,3 @@
+//! Informer (models.md): not ported yet.
+
+super::unported!(InformerConfig, "Informer");

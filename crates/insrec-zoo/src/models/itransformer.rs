@@ -1,0 +1,3 @@
+//! iTransformer (models.md): not ported yet.
+
+super::unported!(ITransformerConfig, "iTransformer");

@@ -1,0 +1,3 @@
+//! Leddam (models.md): not ported yet.
+
+super::unported!(LeddamConfig, "Leddam");

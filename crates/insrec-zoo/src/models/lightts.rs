@@ -1,0 +1,3 @@
+//! LightTS (models.md): not ported yet.
+
+super::unported!(LightTsConfig, "LightTS");

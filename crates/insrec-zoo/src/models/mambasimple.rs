@@ -1,0 +1,3 @@
+//! MambaSimple (models.md): not ported yet.
+
+super::unported!(MambaSimpleConfig, "MambaSimple");

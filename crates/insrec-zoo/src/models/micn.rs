@@ -1,0 +1,3 @@
+//! MICN (models.md): not ported yet.
+
+super::unported!(MicnConfig, "MICN");

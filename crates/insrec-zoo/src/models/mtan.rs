@@ -1,0 +1,3 @@
+//! mTAN (models.md): not ported yet.
+
+super::unported!(MTanConfig, "mTAN");

@@ -1,0 +1,3 @@
+//! Nonstationary_Transformer (models.md): not ported yet.
+
+super::unported!(NonstationaryTransformerConfig, "Nonstationary_Transformer");

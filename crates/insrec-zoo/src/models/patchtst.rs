@@ -1,0 +1,3 @@
+//! PatchTST (models.md): not ported yet.
+
+super::unported!(PatchTstConfig, "PatchTST");

@@ -1,0 +1,3 @@
+//! PrimeNet (models.md): not ported yet.
+
+super::unported!(PrimeNetConfig, "PrimeNet");

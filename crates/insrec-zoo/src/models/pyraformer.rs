@@ -1,0 +1,3 @@
+//! Pyraformer (models.md): not ported yet.
+
+super::unported!(PyraformerConfig, "Pyraformer");

@@ -1,0 +1,3 @@
+//! Raindrop (models.md): not ported yet.
+
+super::unported!(RaindropConfig, "Raindrop");

@@ -1,0 +1,3 @@
+//! Reformer (models.md): not ported yet.
+
+super::unported!(ReformerConfig, "Reformer");

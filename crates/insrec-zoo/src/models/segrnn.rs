@@ -1,0 +1,3 @@
+//! SegRNN (models.md): not ported yet.
+
+super::unported!(SegRnnConfig, "SegRNN");

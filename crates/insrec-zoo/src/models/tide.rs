@@ -1,0 +1,3 @@
+//! TiDE (models.md): not ported yet.
+
+super::unported!(TiDeConfig, "TiDE");

@@ -1,0 +1,3 @@
+//! TimesNet (models.md): not ported yet.
+
+super::unported!(TimesNetConfig, "TimesNet");

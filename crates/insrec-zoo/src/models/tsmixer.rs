@@ -1,0 +1,3 @@
+//! TSMixer (models.md): not ported yet.
+
+super::unported!(TsMixerConfig, "TSMixer");

@@ -1,0 +1,166 @@
+//! Weights: strict import of PyTorch state dicts by PyTorch name, and the zoo's own format.
+//!
+//! PyTorch import (`.safetensors`, or `.pth`/`.pt`/`.bin` zip pickles) goes through
+//! [`PyTorchToBurnAdapter`] (transposes `nn.Linear` weights, maps norm `weight/bias` to
+//! `gamma/beta`) plus the model's [`ZooModel::key_remapping`]. It is strict: every model tensor
+//! must be present with the right shape and every checkpoint tensor must be used, except the
+//! sinusoid tables `*.pe`, BatchNorm `*.num_batches_tracked` and the model's
+//! [`ZooModel::ignored_weights`].
+//!
+//! The own format is a safetensors file with burn module paths, plus metadata naming the model
+//! and its config (see [`crate::Classifier::save`]).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::store::{
+    ApplyResult, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+};
+
+use crate::error::{Result, ZooError};
+use crate::model::ZooModel;
+
+/// PyTorch → burn key renames shared by every model (non-snake-case PyTorch names).
+const SHARED_REMAPPING: [(&str, &str); 1] = [(r"\.tokenConv\.", ".token_conv.")];
+
+/// Checkpoint tensors every model may leave unused.
+const IGNORED_BUFFERS: [&str; 2] = [".pe", "num_batches_tracked"];
+
+/// Loads a PyTorch state dict into `model`, strictly (see the module docs).
+pub fn load_pytorch<M: ZooModel>(model: &mut M, name: &'static str, path: &Path) -> Result<()> {
+    let format_error = |reason: String| ZooError::WeightFormat {
+        path: path.to_owned(),
+        reason,
+    };
+    let is_safetensors = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+    let result = if is_safetensors {
+        let mut store = remapped::<M, _>(SafetensorsStore::from_file(path), |s, from, to| {
+            s.with_key_remapping(from, to)
+        })
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .validate(false)
+        .allow_partial(true);
+        model
+            .load_from(&mut store)
+            .map_err(|e| format_error(e.to_string()))?
+    } else {
+        let mut store = remapped::<M, _>(PytorchStore::from_file(path), |s, from, to| {
+            s.with_key_remapping(from, to)
+        })
+        .validate(false)
+        .allow_partial(true);
+        model
+            .load_from(&mut store)
+            .map_err(|e| format_error(e.to_string()))?
+    };
+    check_strict::<M>(name, path, &result)
+}
+
+/// Loads a PyTorch state dict held in memory as safetensors bytes, strictly.
+pub fn load_pytorch_safetensors_bytes<M: ZooModel>(
+    model: &mut M,
+    name: &'static str,
+    bytes: Vec<u8>,
+) -> Result<()> {
+    let path = Path::new("<memory>");
+    let mut store = remapped::<M, _>(SafetensorsStore::from_bytes(Some(bytes)), |s, from, to| {
+        s.with_key_remapping(from, to)
+    })
+    .with_from_adapter(PyTorchToBurnAdapter)
+    .validate(false)
+    .allow_partial(true);
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| ZooError::WeightFormat {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    check_strict::<M>(name, path, &result)
+}
+
+/// Saves `model` in the own format: burn module paths, `metadata` stored in the header.
+pub fn save_native<M: ZooModel>(model: &M, path: &Path, metadata: &[(&str, String)]) -> Result<()> {
+    let mut store = SafetensorsStore::from_file(path).overwrite(true);
+    for (key, value) in metadata {
+        store = store.metadata(*key, value.clone());
+    }
+    model
+        .save_into(&mut store)
+        .map_err(|e| ZooError::WeightFormat {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Loads weights saved by [`save_native`], strictly.
+pub fn load_native<M: ZooModel>(model: &mut M, name: &'static str, path: &Path) -> Result<()> {
+    let mut store = SafetensorsStore::from_file(path)
+        .validate(false)
+        .allow_partial(true);
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| ZooError::WeightFormat {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    check_strict::<M>(name, path, &result)
+}
+
+/// The string metadata in a safetensors header (empty when there is none).
+pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>> {
+    let format_error = |reason: String| ZooError::WeightFormat {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|source| ZooError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format_error(e.to_string()))?;
+    Ok(header.metadata().clone().unwrap_or_default())
+}
+
+/// Applies the model's PyTorch → burn key remapping to a store.
+fn remapped<M: ZooModel, S>(store: S, add: impl Fn(S, &str, &str) -> S) -> S {
+    SHARED_REMAPPING
+        .iter()
+        .chain(M::key_remapping())
+        .fold(store, |store, (from, to)| add(store, from, to))
+}
+
+/// Turns an [`ApplyResult`] into an error naming every missing, unexpected or mis-shaped tensor.
+fn check_strict<M: ZooModel>(name: &'static str, path: &Path, result: &ApplyResult) -> Result<()> {
+    let ignored = |tensor: &str| {
+        IGNORED_BUFFERS
+            .iter()
+            .chain(M::ignored_weights())
+            .any(|suffix| tensor.ends_with(suffix))
+    };
+    let mut problems: Vec<String> = result.errors.iter().map(|e| format!("  {e}")).collect();
+    problems.extend(
+        result
+            .missing
+            .iter()
+            .map(|(tensor, _)| format!("  missing tensor {tensor}")),
+    );
+    problems.extend(
+        result
+            .unused
+            .iter()
+            .filter(|tensor| !ignored(tensor))
+            .map(|tensor| format!("  unexpected tensor {tensor}")),
+    );
+    if problems.is_empty() {
+        tracing::debug!(model = name, path = %path.display(), tensors = result.applied.len(), "weights loaded");
+        Ok(())
+    } else {
+        Err(ZooError::WeightMismatch {
+            model: name,
+            path: path.to_owned(),
+            problems,
+        })
+    }
+}

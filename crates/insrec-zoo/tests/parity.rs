@@ -1,0 +1,20 @@
+//! Each model reproduces its PyOmniTS parity fixture (`shared/fixtures/pyomnits/<Name>/`):
+//! fixture config, weights loaded strictly by PyTorch name, logits within 1e-4.
+
+mod common;
+
+/// `parity!(test_name => ModelKind variant);` — one line per ported model.
+macro_rules! parity {
+    ($($test:ident => $kind:ident;)*) => {$(
+        #[test]
+        fn $test() {
+            common::check_parity(insrec_zoo::ModelKind::$kind);
+        }
+    )*};
+}
+
+parity! {
+    linear => Linear;
+    dlinear => DLinear;
+    transformer => Transformer;
+}
