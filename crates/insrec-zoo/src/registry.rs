@@ -164,6 +164,17 @@ macro_rules! zoo {
                 }
             }
 
+            /// Loads a PyTorch state dict held in memory as safetensors bytes, strictly.
+            pub fn load_pytorch_safetensors_bytes(&mut self, bytes: Vec<u8>) -> Result<()> {
+                match self {
+                    $(Classifier::$kind(m) => weights::load_pytorch_safetensors_bytes(
+                        m,
+                        <$module::$config as ZooConfig>::NAME,
+                        bytes,
+                    ),)*
+                }
+            }
+
             fn save_native(&self, path: &Path, metadata: &[(&str, String)]) -> Result<()> {
                 match self {
                     $(Classifier::$kind(m) => weights::save_native(m, path, metadata),)*

@@ -1,0 +1,19 @@
+//! Each ported model trains: forward, masked BCE, backward and Adam steps lower the loss.
+
+mod common;
+
+/// `training!(test_name => ModelKind variant);` — one line per ported model.
+macro_rules! training {
+    ($($test:ident => $kind:ident;)*) => {$(
+        #[test]
+        fn $test() {
+            common::check_training(insrec_zoo::ModelKind::$kind);
+        }
+    )*};
+}
+
+training! {
+    linear => Linear;
+    dlinear => DLinear;
+    transformer => Transformer;
+}
