@@ -1,6 +1,7 @@
 //! Subcommands. Each module holds its clap `Args` struct and a `run` function.
 
 mod features;
+mod models;
 
 use std::process::ExitCode;
 
@@ -21,12 +22,15 @@ pub struct Cli {
 pub enum Command {
     /// Compute VGGish log-mel examples [N, 96, 64] of an audio file and write them as .npy.
     Features(features::FeaturesArgs),
+    /// List the sequence classifiers (PyOmniTS backbones) with their parameter counts.
+    Models(models::ModelsArgs),
 }
 
 /// Runs one subcommand; the exit code says whether every item succeeded.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Features(args) => features::run(args),
+        Command::Models(args) => models::run(args),
     }
 }
 

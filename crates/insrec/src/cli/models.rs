@@ -1,0 +1,40 @@
+//! `insrec models`: the sequence classifiers of the zoo, with parameter counts.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use burn::module::Module;
+use burn::tensor::Device;
+use clap::Args;
+use insrec_zoo::ModelKind;
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Print this model's production config (JSON, PyOmniTS field names) instead of the list.
+    #[arg(long, value_name = "MODEL")]
+    config: Option<String>,
+}
+
+/// Lists every model with its parameter count at the production config, or prints one config.
+pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
+    if let Some(name) = args.config {
+        let kind = ModelKind::from_name(&name)?;
+        let json = kind.production_config().to_json()?;
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let device = Device::flex();
+    println!("{:<28} {:>12}  status", "model", "parameters");
+    for &kind in ModelKind::ALL {
+        if !kind.is_implemented() {
+            println!("{:<28} {:>12}  not ported", kind.name(), "-");
+            continue;
+        }
+        let model = kind
+            .production_config()
+            .init(&device)
+            .with_context(|| format!("building {kind} at its production config"))?;
+        println!("{:<28} {:>12}  ported", kind.name(), model.num_params());
+    }
+    Ok(ExitCode::SUCCESS)
+}
