@@ -130,7 +130,9 @@ impl fmt::Display for Instrument {
 
 /// A name that is none of the 20 OpenMIC classes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown instrument {0:?} (expected one of the 20 OpenMIC class names, e.g. \"mallet_percussion\")")]
+#[error(
+    "unknown instrument {0:?} (expected one of the 20 OpenMIC class names, e.g. \"mallet_percussion\")"
+)]
 pub struct ParseInstrumentError(pub String);
 
 impl FromStr for Instrument {
@@ -167,8 +169,14 @@ mod tests {
 
     #[test]
     fn parses_names_leniently_and_rejects_others() {
-        assert_eq!("Mallet Percussion".parse(), Ok(Instrument::MalletPercussion));
-        assert_eq!("mallet-percussion".parse(), Ok(Instrument::MalletPercussion));
+        assert_eq!(
+            "Mallet Percussion".parse(),
+            Ok(Instrument::MalletPercussion)
+        );
+        assert_eq!(
+            "mallet-percussion".parse(),
+            Ok(Instrument::MalletPercussion)
+        );
         assert_eq!("voice".parse(), Ok(Instrument::Voice));
         assert!("kazoo".parse::<Instrument>().is_err());
     }

@@ -4,7 +4,7 @@
 mod instrument;
 mod report;
 
-pub use instrument::{Instrument, ParseInstrumentError, NUM_CLASSES};
+pub use instrument::{Instrument, NUM_CLASSES, ParseInstrumentError};
 pub use report::{AnalysisReport, ClassScores, FileReport, FrameScores};
 
 /// Sample rate of everything after resampling.

@@ -38,9 +38,9 @@ impl<'de> Deserialize<'de> for ClassScores {
         let map = std::collections::HashMap::<String, f32>::deserialize(deserializer)?;
         let mut scores = [0.0; NUM_CLASSES];
         for inst in Instrument::ALL {
-            scores[inst.index()] = *map
-                .get(inst.name())
-                .ok_or_else(|| serde::de::Error::custom(format!("missing class {:?}", inst.name())))?;
+            scores[inst.index()] = *map.get(inst.name()).ok_or_else(|| {
+                serde::de::Error::custom(format!("missing class {:?}", inst.name()))
+            })?;
         }
         Ok(Self(scores))
     }
@@ -130,7 +130,10 @@ mod tests {
             duration_s: 1.5,
             scores: ClassScores(scores),
             present: vec![Instrument::Piano],
-            frames: vec![FrameScores { start_s: 0.0, scores }],
+            frames: vec![FrameScores {
+                start_s: 0.0,
+                scores,
+            }],
             error: None,
         });
         report.files.push(FileReport::failed("bad.mp3", "corrupt"));

@@ -27,12 +27,15 @@ pub fn fixture(relative: impl AsRef<Path>) -> PathBuf {
 /// Reads a fixture `.npy` of any shape.
 pub fn read_npy<T: ReadableElement>(relative: impl AsRef<Path>) -> ArrayD<T> {
     let path = fixture(relative);
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let file =
+        std::fs::File::open(&path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     ArrayD::<T>::read_npy(file).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
 /// Reads a fixture `.npy` and flattens it, returning the data and the shape.
-pub fn read_npy_flat<T: ReadableElement + Clone>(relative: impl AsRef<Path>) -> (Vec<T>, Vec<usize>) {
+pub fn read_npy_flat<T: ReadableElement + Clone>(
+    relative: impl AsRef<Path>,
+) -> (Vec<T>, Vec<usize>) {
     let array: ArrayD<T> = read_npy(relative);
     let shape = array.shape().to_vec();
     (array.into_raw_vec_and_offset().0, shape)
@@ -44,17 +47,35 @@ pub fn max_abs_diff(actual: &[f64], expected: &[f64]) -> f64 {
     actual
         .iter()
         .zip(expected)
-        .map(|(a, b)| if a.is_nan() || b.is_nan() { f64::INFINITY } else { (a - b).abs() })
+        .map(|(a, b)| {
+            if a.is_nan() || b.is_nan() {
+                f64::INFINITY
+            } else {
+                (a - b).abs()
+            }
+        })
         .fold(0.0, f64::max)
 }
 
 /// Asserts `max |actual - expected| <= tol`, naming the worst index.
 pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], tol: f64) {
-    assert_eq!(actual.len(), expected.len(), "{what}: length {} vs expected {}", actual.len(), expected.len());
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{what}: length {} vs expected {}",
+        actual.len(),
+        expected.len()
+    );
     let (worst, diff) = actual
         .iter()
         .zip(expected)
-        .map(|(a, b)| if a.is_nan() || b.is_nan() { f64::INFINITY } else { (a - b).abs() })
+        .map(|(a, b)| {
+            if a.is_nan() || b.is_nan() {
+                f64::INFINITY
+            } else {
+                (a - b).abs()
+            }
+        })
         .enumerate()
         .fold((0, 0.0), |acc, (i, d)| if d > acc.1 { (i, d) } else { acc });
     assert!(
