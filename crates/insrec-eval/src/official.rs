@@ -190,6 +190,31 @@ mod tests {
     }
 
     #[test]
+    fn mask_acts_as_sklearn_sample_weight_with_many_ties() -> Result<()> {
+        // 30 clips, scores in tenths (11 distinct values, many ties), every 5th clip unobserved.
+        // sklearn 1.9.1 with sample_weight = mask: AP 0.306140350877193, ROC-AUC 0.4453125
+        // (identical to dropping the unobserved clips; with all 30: 0.3019315114709852, 0.455).
+        let clips: Vec<Vec<(usize, f32, f32)>> = (0..30)
+            .map(|i| {
+                let score = ((i * 37) % 11) as f32 / 10.0;
+                let relevance = if (i * 7) % 3 == 0 { 1.0 } else { 0.0 };
+                if i % 5 == 4 {
+                    vec![]
+                } else {
+                    vec![(0, score, relevance)]
+                }
+            })
+            .collect();
+        let clips: Vec<&[(usize, f32, f32)]> = clips.iter().map(Vec::as_slice).collect();
+        let m = evaluate(&predictions(&clips), &[DEFAULT_THRESHOLD; NUM_CLASSES])?;
+        let c0 = &m.per_class[0];
+        assert_eq!(c0.observed, 24);
+        assert!((c0.average_precision.unwrap_or_default() - 0.306_140_350_877_193).abs() < 1e-12);
+        assert!((c0.roc_auc.unwrap_or_default() - 0.445_312_5).abs() < 1e-12);
+        Ok(())
+    }
+
+    #[test]
     fn all_masked_rows_change_nothing() -> Result<()> {
         let base: &[&[(usize, f32, f32)]] = &[&[(3, 0.9, 1.0)], &[(3, 0.4, 0.0)], &[(3, 0.6, 0.0)]];
         let padded: Vec<&[(usize, f32, f32)]> =
