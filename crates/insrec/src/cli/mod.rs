@@ -2,6 +2,7 @@
 
 mod features;
 mod models;
+mod synth;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Compute VGGish log-mel examples [N, 96, 64] of an audio file and write them as .npy.
     Features(features::FeaturesArgs),
+    /// Render a labelled training corpus from SoundFonts and drum kits.
+    Synth(synth::SynthArgs),
     /// List the sequence classifiers (PyOmniTS backbones) with their parameter counts.
     Models(models::ModelsArgs),
 }
@@ -30,6 +33,7 @@ pub enum Command {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Features(args) => features::run(args),
+        Command::Synth(args) => synth::run(args),
         Command::Models(args) => models::run(args),
     }
 }
@@ -41,8 +45,9 @@ pub fn init_logging(verbosity: u8) {
         1 => "info",
         _ => "debug",
     };
+    // symphonia logs probe failures at error level; they reach the user as InsRec's own error.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},symphonia=off")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
