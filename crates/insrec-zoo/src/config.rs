@@ -150,7 +150,7 @@ pub fn to_value<C: ZooConfig>(config: &C) -> Result<Value> {
 
 /// `Err(InvalidConfig)` unless `n_heads` is positive and divides `d_model`.
 pub fn check_heads<C: ZooConfig>(d_model: usize, n_heads: usize) -> Result<()> {
-    if n_heads == 0 || d_model % n_heads != 0 {
+    if n_heads == 0 || !d_model.is_multiple_of(n_heads) {
         return Err(C::invalid(format!(
             "n_heads ({n_heads}) must divide d_model ({d_model})"
         )));

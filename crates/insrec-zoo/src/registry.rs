@@ -140,6 +140,9 @@ macro_rules! zoo {
         }
 
         /// A built sequence classifier: [B, 10, 128] (+ [B, 10] mask) → [B, 20] logits.
+        // One model lives per classifier and the `Module` derive cannot box variants, so the
+        // size difference between variants is harmless.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Module, Debug)]
         pub enum Classifier {
             $($kind(<$module::$config as ZooConfig>::Model),)*

@@ -17,4 +17,5 @@ parity! {
     linear => Linear;
     dlinear => DLinear;
     transformer => Transformer;
+    patchtst => PatchTst;
 }

@@ -1,6 +1,7 @@
 //! At the production config, each ported model has exactly the tensors of the real PyOmniTS
 //! checkpoint (`shared/reference/pyomnits_production_state_dicts.json`): a checkpoint with
-//! those names and shapes loads strictly, and the parameter count matches PyTorch's.
+//! those names and shapes loads strictly, and the element count matches (burn counts BatchNorm
+//! running statistics too, PyTorch's `n_parameters` does not; neither counts `pe`).
 
 mod common;
 
@@ -9,8 +10,8 @@ use burn::tensor::Device;
 use insrec_zoo::ModelKind;
 use serde_json::Value;
 
-/// A safetensors file of zeros with the production names, shapes and dtypes of `kind`, and
-/// PyTorch's parameter count.
+/// A safetensors file of zeros with the production names, shapes and dtypes of `kind`, and the
+/// number of elements in its float tensors other than the sinusoid tables `*.pe`.
 fn production_checkpoint(kind: ModelKind) -> (Vec<u8>, usize) {
     let path =
         insrec_testutil::fixtures_dir().join("../reference/pyomnits_production_state_dicts.json");
@@ -18,7 +19,6 @@ fn production_checkpoint(kind: ModelKind) -> (Vec<u8>, usize) {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let json: Value = serde_json::from_str(&text).expect("valid json");
     let entry = &json[kind.name()];
-    let n_parameters = entry["n_parameters"].as_u64().expect("n_parameters") as usize;
     let tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = entry["state_dict"]
         .as_array()
         .expect("state_dict list")
@@ -48,14 +48,19 @@ fn production_checkpoint(kind: ModelKind) -> (Vec<u8>, usize) {
             )
         })
         .collect();
+    let n_elements = tensors
+        .iter()
+        .filter(|(name, dtype, ..)| *dtype == safetensors::Dtype::F32 && !name.ends_with(".pe"))
+        .map(|(_, _, shape, _)| shape.iter().product::<usize>())
+        .sum();
     (
         safetensors::serialize(views, None).expect("serialize"),
-        n_parameters,
+        n_elements,
     )
 }
 
 fn check_production(kind: ModelKind) {
-    let (bytes, n_parameters) = production_checkpoint(kind);
+    let (bytes, n_elements) = production_checkpoint(kind);
     let device = Device::flex();
     let mut model = kind
         .production_config()
@@ -63,8 +68,8 @@ fn check_production(kind: ModelKind) {
         .expect("production config builds");
     assert_eq!(
         model.num_params(),
-        n_parameters,
-        "{kind}: parameter count vs PyTorch"
+        n_elements,
+        "{kind}: element count vs the PyTorch checkpoint"
     );
     model
         .load_pytorch_safetensors_bytes(bytes)
@@ -85,4 +90,5 @@ production! {
     linear => Linear;
     dlinear => DLinear;
     transformer => Transformer;
+    patchtst => PatchTst;
 }

@@ -16,4 +16,5 @@ training! {
     linear => Linear;
     dlinear => DLinear;
     transformer => Transformer;
+    patchtst => PatchTst;
 }
