@@ -13,7 +13,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use insrec_core::{AnalysisReport, FRAME_SECONDS, FileReport, Instrument, NUM_CLASSES};
 use insrec_server::{AnalyzeError, AnalyzeRequest, Analyzer, AppState, Limits, ModelInfo, app};
 use serde_json::Value;
-use support::{FAKE_MODELS, FakeAnalyzer, fake_class_of, tone_wav};
+use support::clips::tone_wav;
+use support::fake_analyzer::{FAKE_MODELS, FakeAnalyzer};
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
@@ -91,6 +92,12 @@ fn report_of(reply: &Reply) -> AnalysisReport {
     assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
     assert_valid(&reply.json(), "AnalysisReport");
     serde_json::from_slice(&reply.body).expect("an AnalysisReport")
+}
+
+/// The class the fake analyzer hears in a tone: semitones above A0 (27.5 Hz), modulo 20.
+fn fake_class_of(hz: f64) -> Instrument {
+    let semitones = (12.0 * (hz / 27.5).log2()).round() as usize;
+    Instrument::ALL[semitones % NUM_CLASSES]
 }
 
 fn top_class(file: &FileReport) -> Instrument {
