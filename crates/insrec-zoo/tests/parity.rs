@@ -18,4 +18,5 @@ parity! {
     dlinear => DLinear;
     transformer => Transformer;
     patchtst => PatchTst;
+    lightts => LightTs;
 }

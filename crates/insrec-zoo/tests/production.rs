@@ -91,4 +91,5 @@ production! {
     dlinear => DLinear;
     transformer => Transformer;
     patchtst => PatchTst;
+    lightts => LightTs;
 }

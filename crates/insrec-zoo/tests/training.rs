@@ -17,4 +17,5 @@ training! {
     dlinear => DLinear;
     transformer => Transformer;
     patchtst => PatchTst;
+    lightts => LightTs;
 }
