@@ -19,4 +19,5 @@ parity! {
     transformer => Transformer;
     patchtst => PatchTst;
     lightts => LightTs;
+    frets => FreTs;
 }

@@ -92,4 +92,5 @@ production! {
     transformer => Transformer;
     patchtst => PatchTst;
     lightts => LightTs;
+    frets => FreTs;
 }

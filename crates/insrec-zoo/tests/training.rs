@@ -18,4 +18,5 @@ training! {
     transformer => Transformer;
     patchtst => PatchTst;
     lightts => LightTs;
+    frets => FreTs;
 }

@@ -4,6 +4,7 @@ pub mod attention;
 pub mod decomp;
 pub mod embed;
 pub mod encoder;
+pub mod fourier;
 pub mod head;
 pub mod norm;
 pub mod ops;
