@@ -20,4 +20,5 @@ parity! {
     patchtst => PatchTst;
     lightts => LightTs;
     frets => FreTs;
+    tide => TiDe;
 }

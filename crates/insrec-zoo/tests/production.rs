@@ -93,4 +93,5 @@ production! {
     patchtst => PatchTst;
     lightts => LightTs;
     frets => FreTs;
+    tide => TiDe;
 }

@@ -19,4 +19,5 @@ training! {
     patchtst => PatchTst;
     lightts => LightTs;
     frets => FreTs;
+    tide => TiDe;
 }
