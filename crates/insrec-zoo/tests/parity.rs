@@ -21,4 +21,5 @@ parity! {
     lightts => LightTs;
     frets => FreTs;
     tide => TiDe;
+    itransformer => ITransformer;
 }

@@ -94,4 +94,5 @@ production! {
     lightts => LightTs;
     frets => FreTs;
     tide => TiDe;
+    itransformer => ITransformer;
 }

@@ -20,4 +20,5 @@ training! {
     lightts => LightTs;
     frets => FreTs;
     tide => TiDe;
+    itransformer => ITransformer;
 }
