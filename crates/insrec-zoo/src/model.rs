@@ -72,6 +72,28 @@ impl SequenceInput {
         Ok(self)
     }
 
+    /// Adds an observation mask at audio-sample resolution `[batch_size, 10 · sampling_rate]`
+    /// (PyOmniTS `x_mask`), reduced as PyOmniTS does (models.md §1.2): second `t` is observed
+    /// (1) iff any of its `sampling_rate` samples is non-zero, else 0.
+    pub fn with_sample_mask(self, x_mask: Tensor<2>, sampling_rate: usize) -> Result<Self> {
+        let dims = x_mask.dims();
+        let batch = self.batch_size();
+        if sampling_rate == 0 || dims != [batch, FRAMES_PER_CLIP * sampling_rate] {
+            return Err(ZooError::InputShape {
+                what: "x_mask",
+                found: dims.to_vec(),
+                expected: format!("[{batch}, {FRAMES_PER_CLIP} · sampling_rate ≥ 1]"),
+            });
+        }
+        let per_second = x_mask
+            .reshape([batch, FRAMES_PER_CLIP, sampling_rate])
+            .sum_dim(2)
+            .reshape([batch, FRAMES_PER_CLIP])
+            .greater_elem(0.0)
+            .float();
+        self.with_mask(per_second)
+    }
+
     /// Adds recorded random draws (see [`SequenceInput::draws`]).
     pub fn with_draws(mut self, draws: Vec<TensorData>) -> Self {
         self.draws = draws;
@@ -96,5 +118,17 @@ impl SequenceInput {
         self.x_mask
             .clone()
             .unwrap_or_else(|| Tensor::ones([self.batch_size(), FRAMES_PER_CLIP], &self.device()))
+    }
+
+    /// The mask as the mask-reading models see it (`M` of models.md §1.2): 1.0 where the mask
+    /// is positive, else 0.0; ones when none was given.
+    ///
+    /// # Shapes
+    /// - output: `[batch_size, 10]`
+    pub fn observed_mask(&self) -> Tensor<2> {
+        match &self.x_mask {
+            Some(mask) => mask.clone().greater_elem(0.0).float(),
+            None => Tensor::ones([self.batch_size(), FRAMES_PER_CLIP], &self.device()),
+        }
     }
 }

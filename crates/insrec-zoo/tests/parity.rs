@@ -22,4 +22,5 @@ parity! {
     frets => FreTs;
     tide => TiDe;
     itransformer => ITransformer;
+    gru_d => GruD;
 }

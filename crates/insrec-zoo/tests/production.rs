@@ -95,4 +95,5 @@ production! {
     frets => FreTs;
     tide => TiDe;
     itransformer => ITransformer;
+    gru_d => GruD;
 }

@@ -21,4 +21,5 @@ training! {
     frets => FreTs;
     tide => TiDe;
     itransformer => ITransformer;
+    gru_d => GruD;
 }
