@@ -44,12 +44,15 @@ pub fn pad_replicate(x: Tensor<3>, axis: usize, left: usize, right: usize) -> Te
 /// - x: `[batch, length, in]` → `[batch, length, out]`
 pub fn pointwise_conv(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
     let [out, input, _] = conv.weight.dims();
+    let [batch, length, _] = x.dims();
     let weight = conv.weight.val().reshape([out, input]).transpose(); // [in, out]
-    let y = x.matmul(weight.unsqueeze::<3>());
-    match &conv.bias {
-        Some(bias) => y + bias.val().unsqueeze::<3>(),
+    // One [batch·length, in] × [in, out] product: much faster than a broadcast batched matmul.
+    let y = x.reshape([batch * length, input]).matmul(weight);
+    let y = match &conv.bias {
+        Some(bias) => y + bias.val().unsqueeze::<2>(),
         None => y,
-    }
+    };
+    y.reshape([batch, length, out])
 }
 
 /// The default PyOmniTS time mark `x_mark[b, t] = t / length` (float32), `[batch, length, 1]`.
