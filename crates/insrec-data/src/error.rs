@@ -101,6 +101,8 @@ pub enum Error {
     },
     #[error("{path}: column {column:?} appears twice")]
     DuplicateColumn { path: PathBuf, column: String },
+    #[error("{path}: no {column:?} column")]
+    MissingColumn { path: PathBuf, column: &'static str },
     #[error("{path}: no audio path column (name one column path, file, filename or key)")]
     MissingPathColumn { path: PathBuf },
     #[error("{path}:{line}: {column}: label {value:?} is not 1, 0, empty or a relevance in [0, 1]")]

@@ -26,7 +26,7 @@ pub use error::{Error, FormatError, PickleError, Result};
 pub use folder::{LABELS_FILE, LabelledFolder};
 pub use labels::{Labels, POSITIVE_RELEVANCE};
 pub use openmic::{
-    CLASS_MAP_FILE, FeatureScale, FeatureSource, NPZ_FILE, OpenMic, OpenMicOptions, Partition,
-    REPR_TIMES_FILE,
+    CLASS_MAP_FILE, FeatureScale, FeatureSource, METADATA_FILE, NPZ_FILE, OpenMic, OpenMicOptions,
+    Partition, REPR_TIMES_FILE,
 };
 pub use split::{DEFAULT_VAL_FRACTION, SplitRule, Splits};

@@ -26,6 +26,8 @@ use crate::split::{SplitRule, Splits, hold_out};
 pub const NPZ_FILE: &str = "openmic-2018.npz";
 /// Class map inside the release folder.
 pub const CLASS_MAP_FILE: &str = "class-map.json";
+/// Release metadata with the artist of each clip (`sample_key`, `artist_id` columns).
+pub const METADATA_FILE: &str = "openmic-2018-metadata.csv";
 /// Where the seed (PyOmniTS) keeps its re-extracted features, relative to the release folder.
 pub const REPR_TIMES_FILE: &str = "processed/x_repr_times.npy";
 /// Largest feature value: VGGish features are quantised to 0..=255.
@@ -269,10 +271,17 @@ impl OpenMic {
     /// Train/validation/test rows under a split rule.
     ///
     /// [`SplitRule::Official`]: test = `split01_test`; `split01_train` is divided into train and
-    /// validation by the key hash of [`crate::split::key_unit`]. Keys in neither file are left out.
+    /// validation by [`crate::split::key_unit`] of the key (or of `artist <artist_id>` with
+    /// `by_artist`; clips without a metadata row fall back to their key). Keys in neither file are
+    /// left out.
     /// [`SplitRule::RowOrder`]: the seed's [`Splits::row_order`].
     pub fn splits(&self, rule: SplitRule) -> Result<Splits> {
-        let SplitRule::Official { val_fraction, seed } = rule else {
+        let SplitRule::Official {
+            val_fraction,
+            seed,
+            by_artist,
+        } = rule
+        else {
             return Ok(Splits::row_order(self.len()));
         };
         let train = self.partition(Partition::Train)?;
@@ -301,10 +310,69 @@ impl OpenMic {
                 self.npz.display()
             );
         }
-        let candidates: Vec<(usize, &str)> =
-            train.iter().map(|&r| (r, self.keys[r].as_str())).collect();
+        let artists = if by_artist {
+            self.artists()?
+        } else {
+            HashMap::new()
+        };
+        let groups: Vec<(usize, String)> = train
+            .iter()
+            .map(|&r| {
+                let key = &self.keys[r];
+                (
+                    r,
+                    artists
+                        .get(key)
+                        .map_or_else(|| key.clone(), |artist| format!("artist {artist}")),
+                )
+            })
+            .collect();
+        let unknown = groups
+            .iter()
+            .filter(|(r, _)| !artists.contains_key(&self.keys[*r]))
+            .count();
+        if by_artist && unknown > 0 {
+            tracing::warn!(
+                unknown,
+                "train clips without an artist in {METADATA_FILE}; they are split by key"
+            );
+        }
+        let candidates: Vec<(usize, &str)> = groups.iter().map(|(r, g)| (*r, g.as_str())).collect();
         let (train, val) = hold_out(&candidates, val_fraction, seed, &self.name())?;
         Ok(Splits { train, val, test })
+    }
+
+    /// `sample_key` → `artist_id` from the metadata CSV.
+    fn artists(&self) -> Result<HashMap<String, String>> {
+        let path = self.root.join(METADATA_FILE);
+        let csv_error = |source| Error::Csv {
+            path: path.clone(),
+            source,
+        };
+        let file = std::fs::File::open(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut reader = csv::Reader::from_reader(file);
+        let headers = reader.headers().map_err(csv_error)?.clone();
+        let column = |name: &'static str| {
+            let at = headers.iter().position(|h| h == name);
+            at.ok_or_else(|| Error::MissingColumn {
+                path: path.clone(),
+                column: name,
+            })
+        };
+        let (key_at, artist_at) = (column("sample_key")?, column("artist_id")?);
+        let mut artists = HashMap::new();
+        for record in reader.records() {
+            let record = record.map_err(csv_error)?;
+            if let (Some(key), Some(artist)) = (record.get(key_at), record.get(artist_at))
+                && !artist.is_empty()
+            {
+                artists.insert(key.to_owned(), artist.to_owned());
+            }
+        }
+        Ok(artists)
     }
 
     /// Observed relevances must be finite and in [0, 1].

@@ -12,9 +12,15 @@ pub const DEFAULT_VAL_FRACTION: f64 = 0.1;
 /// How a dataset is divided.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SplitRule {
-    /// Official OpenMIC `split01` test side; its train side split by key hash into train and
-    /// validation (`u < val_fraction` → validation).
-    Official { val_fraction: f64, seed: u64 },
+    /// Official OpenMIC `split01` test side; its train side split by hash into train and
+    /// validation (`u < val_fraction` → validation). The hashed string is the sample key, or with
+    /// `by_artist` the clip's `artist_id` from the metadata CSV, so that no artist is on both sides
+    /// (as `split01` itself guarantees for train and test).
+    Official {
+        val_fraction: f64,
+        seed: u64,
+        by_artist: bool,
+    },
     /// The seed's row-order 81/9/10 split (see [`Splits::row_order`]).
     RowOrder,
 }
@@ -44,8 +50,8 @@ impl Splits {
 
     /// A keyed split for datasets without official partitions: `u < test_fraction` → test,
     /// `u < test_fraction + val_fraction` → validation, else train. When a side with a non-zero
-    /// fraction comes out empty and train has at least two rows, the train row with the smallest
-    /// `u` moves there.
+    /// fraction comes out empty, the train rows with the smallest `u` (one key, or all rows of one
+    /// repeated key) move there, unless that would empty train.
     pub fn by_key<'k>(
         keys: impl IntoIterator<Item = &'k str>,
         val_fraction: f64,
@@ -85,7 +91,8 @@ impl Splits {
 }
 
 /// Splits `(row, key)` candidates into kept and held-out rows (`u < fraction` → held out), each
-/// ascending; if none is held out and at least two candidates exist, the smallest `u` is.
+/// ascending; if none is held out, the key with the smallest `u` is (unless it is the only key).
+/// Rows sharing a key (e.g. an artist) always land on the same side.
 pub(crate) fn hold_out(
     candidates: &[(usize, &str)],
     fraction: f64,
@@ -119,17 +126,16 @@ fn check_fraction(value: f64, what: &'static str, dataset: &str) -> Result<()> {
     })
 }
 
-/// Moves the train row (an index into `units`) with the smallest `u` to `side`, keeping a train row.
+/// Moves the train rows (indices into `units`) with the smallest `u` to `side`, unless none would stay.
 fn move_smallest(train: &mut Vec<usize>, side: &mut Vec<usize>, units: &[(usize, f64)]) {
-    if train.len() < 2 {
-        return;
-    }
-    let Some(at) =
-        (0..train.len()).min_by(|&a, &b| units[train[a]].1.total_cmp(&units[train[b]].1))
-    else {
+    let Some(min) = train.iter().map(|&i| units[i].1).min_by(f64::total_cmp) else {
         return;
     };
-    side.push(train.remove(at));
+    let (moved, kept): (Vec<usize>, Vec<usize>) = train.iter().partition(|&&i| units[i].1 == min);
+    if !kept.is_empty() {
+        *train = kept;
+        side.extend(moved);
+    }
 }
 
 fn fnv1a64(bytes: &[u8]) -> u64 {

@@ -147,6 +147,7 @@ fn overlapping_partitions_are_rejected() {
         .splits(SplitRule::Official {
             val_fraction: 0.1,
             seed: 0,
+            by_artist: false,
         })
         .err()
         .unwrap_or_else(|| panic!("overlap accepted"));
@@ -168,6 +169,7 @@ fn missing_partition_file_is_named() {
         .splits(SplitRule::Official {
             val_fraction: 0.1,
             seed: 0,
+            by_artist: false,
         })
         .err()
         .unwrap_or_else(|| panic!("no train file"));
@@ -209,8 +211,46 @@ fn invalid_fraction_is_rejected() {
         .splits(SplitRule::Official {
             val_fraction: 1.5,
             seed: 0,
+            by_artist: false,
         })
         .err()
         .unwrap_or_else(|| panic!("1.5 accepted"));
     assert!(matches!(err, Error::InvalidFraction { .. }), "{err}");
+}
+
+#[test]
+fn split_by_artist_needs_the_metadata_columns() {
+    let dir = common::copy_release();
+    let data =
+        OpenMic::load(dir.path(), &OpenMicOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let rule = SplitRule::Official {
+        val_fraction: 0.1,
+        seed: 0,
+        by_artist: true,
+    };
+    let err = data
+        .splits(rule)
+        .err()
+        .unwrap_or_else(|| panic!("no metadata file"));
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert_message(&err, &[insrec_data::METADATA_FILE]);
+    std::fs::write(
+        dir.path().join(insrec_data::METADATA_FILE),
+        "sample_key,artist_name\n000046_3840,x\n",
+    )
+    .unwrap_or_else(|e| panic!("write: {e}"));
+    let err = data
+        .splits(rule)
+        .err()
+        .unwrap_or_else(|| panic!("no artist_id column"));
+    assert!(
+        matches!(
+            err,
+            Error::MissingColumn {
+                column: "artist_id",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

@@ -216,6 +216,7 @@ fn official_split_holds_validation_out_of_train_only() -> Result<()> {
     let rule = SplitRule::Official {
         val_fraction: 0.1,
         seed: 2024,
+        by_artist: false,
     };
     let splits = data.splits(rule)?;
     assert_eq!(splits.test, data.partition(Partition::Test)?);
@@ -233,6 +234,7 @@ fn official_split_holds_validation_out_of_train_only() -> Result<()> {
             data.splits(SplitRule::Official {
                 val_fraction: 0.1,
                 seed,
+                by_artist: false,
             })
             .map(|s| s.val)
         })
@@ -356,5 +358,45 @@ fn seed_features_replace_x() -> Result<()> {
     };
     let data = OpenMic::load(dir.path(), &options)?;
     assert_eq!(data.features(39), Some(&values[39 * CLIP_FEATURES..]));
+    Ok(())
+}
+
+#[test]
+fn validation_by_artist_keeps_each_artist_on_one_side() -> Result<()> {
+    // The fixture's metadata gives every clip its own artist; rewrite it with six shared artists.
+    let real = load(&common::root()).splits(SplitRule::Official {
+        val_fraction: 0.1,
+        seed: 3,
+        by_artist: true,
+    })?;
+    assert!(!real.val.is_empty());
+    let dir = common::copy_release();
+    let data = load(dir.path());
+    let artist = |row: usize| format!("{}", row % 6);
+    let mut csv = String::from("sample_key,artist_id\n");
+    for (row, key) in data.keys().iter().enumerate() {
+        csv += &format!("{key},{}\n", artist(row));
+    }
+    std::fs::write(dir.path().join(insrec_data::METADATA_FILE), csv)
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    for seed in 0..6 {
+        let splits = data.splits(SplitRule::Official {
+            val_fraction: 0.3,
+            seed,
+            by_artist: true,
+        })?;
+        assert!(
+            !splits.val.is_empty() && !splits.train.is_empty(),
+            "seed {seed}"
+        );
+        let val_artists: HashSet<String> = splits.val.iter().map(|&r| artist(r)).collect();
+        assert!(
+            splits
+                .train
+                .iter()
+                .all(|&r| !val_artists.contains(&artist(r))),
+            "seed {seed}: an artist on both sides"
+        );
+    }
     Ok(())
 }
