@@ -1,7 +1,10 @@
 //! Subcommands. Each module holds its clap `Args` struct and a `run` function.
 
+mod analyze;
 mod features;
 mod models;
+mod recognizers;
+mod serve;
 mod synth;
 
 use std::process::ExitCode;
@@ -21,20 +24,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Which instruments play in each file, and when (per 0.96 s frame).
+    Analyze(analyze::AnalyzeArgs),
     /// Compute VGGish log-mel examples [N, 96, 64] of an audio file and write them as .npy.
     Features(features::FeaturesArgs),
     /// Render a labelled training corpus from SoundFonts and drum kits.
     Synth(synth::SynthArgs),
     /// List the sequence classifiers (PyOmniTS backbones) with their parameter counts.
     Models(models::ModelsArgs),
+    /// Serve the web page and the JSON API (default http://127.0.0.1:8080/).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs one subcommand; the exit code says whether every item succeeded.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Analyze(args) => analyze::run(args),
         Command::Features(args) => features::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Models(args) => models::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
