@@ -23,4 +23,5 @@ parity! {
     tide => TiDe;
     itransformer => ITransformer;
     gru_d => GruD;
+    mambasimple => MambaSimple;
 }

@@ -96,4 +96,5 @@ production! {
     tide => TiDe;
     itransformer => ITransformer;
     gru_d => GruD;
+    mambasimple => MambaSimple;
 }

@@ -22,4 +22,5 @@ training! {
     tide => TiDe;
     itransformer => ITransformer;
     gru_d => GruD;
+    mambasimple => MambaSimple;
 }
