@@ -165,3 +165,20 @@ pub fn check_positive<C: ZooConfig>(fields: &[(&str, usize)]) -> Result<()> {
         None => Ok(()),
     }
 }
+
+/// `Err(InvalidConfig)` unless `dropout` is in `[0, 1)`.
+pub fn check_dropout<C: ZooConfig>(dropout: f64) -> Result<()> {
+    if !(0.0..1.0).contains(&dropout) {
+        return Err(C::invalid(format!("dropout {dropout} must be in [0, 1)")));
+    }
+    Ok(())
+}
+
+/// `Err(InvalidConfig)` unless a moving-average kernel is odd (an even kernel would shorten the
+/// series).
+pub fn check_odd_kernel<C: ZooConfig>(name: &str, kernel: usize) -> Result<()> {
+    if kernel.is_multiple_of(2) {
+        return Err(C::invalid(format!("{name} {kernel} must be odd")));
+    }
+    Ok(())
+}

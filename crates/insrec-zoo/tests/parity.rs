@@ -24,4 +24,5 @@ parity! {
     itransformer => ITransformer;
     gru_d => GruD;
     mambasimple => MambaSimple;
+    autoformer => Autoformer;
 }

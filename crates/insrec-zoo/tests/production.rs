@@ -97,4 +97,5 @@ production! {
     itransformer => ITransformer;
     gru_d => GruD;
     mambasimple => MambaSimple;
+    autoformer => Autoformer;
 }

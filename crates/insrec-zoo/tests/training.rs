@@ -23,4 +23,5 @@ training! {
     itransformer => ITransformer;
     gru_d => GruD;
     mambasimple => MambaSimple;
+    autoformer => Autoformer;
 }

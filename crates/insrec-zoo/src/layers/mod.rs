@@ -1,6 +1,7 @@
 //! Building blocks shared by several models (PyOmniTS `layers/`), named after the originals.
 
 pub mod attention;
+pub mod autoformer;
 pub mod decomp;
 pub mod embed;
 pub mod encoder;
