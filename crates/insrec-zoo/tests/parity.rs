@@ -25,4 +25,5 @@ parity! {
     gru_d => GruD;
     mambasimple => MambaSimple;
     autoformer => Autoformer;
+    tsmixer => TsMixer;
 }

@@ -98,4 +98,5 @@ production! {
     gru_d => GruD;
     mambasimple => MambaSimple;
     autoformer => Autoformer;
+    tsmixer => TsMixer;
 }

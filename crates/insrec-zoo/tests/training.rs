@@ -24,4 +24,5 @@ training! {
     gru_d => GruD;
     mambasimple => MambaSimple;
     autoformer => Autoformer;
+    tsmixer => TsMixer;
 }
