@@ -15,7 +15,8 @@ pub struct ModelsArgs {
     config: Option<String>,
 }
 
-/// Lists every model with its parameter count at the production config, or prints one config.
+/// Lists every model with its weight count at the production config (parameters plus BatchNorm
+/// running statistics; sinusoid tables excluded), or prints one config.
 pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
     if let Some(name) = args.config {
         let kind = ModelKind::from_name(&name)?;
@@ -24,7 +25,7 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let device = Device::flex();
-    println!("{:<28} {:>12}  status", "model", "parameters");
+    println!("{:<28} {:>12}  status", "model", "weights");
     for &kind in ModelKind::ALL {
         if !kind.is_implemented() {
             println!("{:<28} {:>12}  not ported", kind.name(), "-");
