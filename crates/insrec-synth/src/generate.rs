@@ -76,6 +76,13 @@ pub struct Manifest {
     pub statistics: Vec<(Split, SplitStats)>,
 }
 
+impl Manifest {
+    /// Reads `dir/manifest.json`.
+    pub fn read(dir: &std::path::Path) -> Result<Self> {
+        read_json(&dir.join(MANIFEST_JSON))
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Default)]
 pub struct RunSummary {

@@ -32,6 +32,9 @@ pub mod sources;
 mod theory;
 pub mod timbre;
 
+#[cfg(test)]
+mod pipeline_tests;
+
 pub use corpus::{
     CLIPS_DIR, ClipRecord, CorpusClip, FRAME_LABELS_NPY, LABELS_CSV, MANIFEST_JSON, PartRecord,
     Split, SynthCorpus, clip_id,

@@ -12,7 +12,7 @@ use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 use crate::compose::{DrumHit, PartSource, Score, ScorePart};
 use crate::hydrogen::SamplerHit;
 use crate::kit::KitPiece;
-use crate::loudness::corrected_velocity;
+use crate::loudness::{MIN_VELOCITY, corrected_velocity};
 use crate::rng::ClipRng;
 use crate::song::{CLIP_SECONDS, Control, Note};
 use crate::sources::{KitVoice, Library};
@@ -273,7 +273,10 @@ fn render_kit(
                         velocity: h.velocity,
                     })
                     .collect();
-                player.play(note_events(&notes, &[], window, |v| v), window.len)
+                player.play(
+                    note_events(&notes, &[], window, |v| v.max(MIN_VELOCITY)),
+                    window.len,
+                )
             }
             KitVoice::Hydrogen(h) => {
                 let sampler_hits: Vec<SamplerHit> = hits

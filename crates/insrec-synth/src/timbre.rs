@@ -211,7 +211,7 @@ use Instrument as I;
 use Label::{Class as C, Distractor as D};
 
 /// Every preset the corpus renders, with its label. Presets not listed are never used.
-pub const TIMBRES: &[Timbre] = &[
+pub static TIMBRES: &[Timbre] = &[
     t(0, 0, "Acoustic Grand Piano", C(I::Piano), F::Piano, 33, 96),
     t(0, 1, "Bright Acoustic Piano", C(I::Piano), F::Piano, 33, 96),
     t(0, 2, "Electric Grand Piano", C(I::Piano), F::Piano, 33, 96),

@@ -1,0 +1,239 @@
+//! Compares the loudness of every corpus preset in rustysynth with Debian's `fluidsynth` CLI, at 16
+//! velocities, and prints the outliers that `insrec_synth::loudness::VELOCITY_FIXES` corrects.
+//!
+//! ```text
+//! apt-get install fluidsynth
+//! cargo run --release -p insrec-synth --example loudness -- FONT.sf2... [--table out.tsv] [--preset BANK:PROGRAM]... [--every-velocity]
+//! ```
+//!
+//! `--preset` limits the probe to some presets; `--every-velocity` probes velocities 16–127 one by one.
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use insrec_synth::loudness::{OUTLIER_DB, corrected_velocity, fixes_for};
+use insrec_synth::timbre::{TIMBRES, Timbre};
+use rustysynth::{MidiFile, MidiFileSequencer, SoundFont, Synthesizer, SynthesizerSettings};
+
+const RATE: u32 = 44_100;
+/// MIDI ticks per second at the default tempo (120 bpm, 480 ticks per quarter).
+const TICKS_PER_S: u32 = 960;
+const VELOCITIES: [u8; 16] = [
+    16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 100, 104, 110, 118, 127,
+];
+
+struct Slot {
+    timbre: &'static Timbre,
+    velocity: u8,
+    key: u8,
+}
+
+fn vlq(mut v: u32, out: &mut Vec<u8>) {
+    let mut bytes = vec![(v & 0x7f) as u8];
+    v >>= 7;
+    while v > 0 {
+        bytes.push((v & 0x7f) as u8 | 0x80);
+        v >>= 7;
+    }
+    out.extend(bytes.iter().rev());
+}
+
+/// A format-0 MIDI file: one note per second, bank and program set 0.2 s before each note.
+fn midi_file(slots: &[Slot], fixed: bool, bank_name: &str) -> Vec<u8> {
+    let fixes = fixes_for(bank_name);
+    let mut track = Vec::new();
+    let mut last = 0;
+    let mut event = |tick: u32, bytes: &[u8], track: &mut Vec<u8>| {
+        vlq(tick - last, track);
+        track.extend_from_slice(bytes);
+        last = tick;
+    };
+    for (i, s) in slots.iter().enumerate() {
+        let t0 = i as u32 * TICKS_PER_S;
+        let velocity = if fixed {
+            corrected_velocity(&fixes, s.timbre.bank, s.timbre.program, s.velocity)
+        } else {
+            s.velocity
+        };
+        event(t0, &[0xB0, 0x00, s.timbre.bank as u8], &mut track);
+        event(t0 + 1, &[0xC0, s.timbre.program], &mut track);
+        event(t0 + TICKS_PER_S / 5, &[0x90, s.key, velocity], &mut track);
+        event(t0 + TICKS_PER_S * 7 / 10, &[0x80, s.key, 0], &mut track);
+    }
+    event(
+        slots.len() as u32 * TICKS_PER_S + TICKS_PER_S,
+        &[0xFF, 0x2F, 0x00],
+        &mut track,
+    );
+    let mut out = b"MThd".to_vec();
+    out.extend_from_slice(&6u32.to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 1, 0x01, 0xE0]);
+    out.extend_from_slice(b"MTrk");
+    out.extend_from_slice(&(track.len() as u32).to_be_bytes());
+    out.extend(track);
+    out
+}
+
+fn rusty(font: &Arc<SoundFont>, midi: &[u8], seconds: usize) -> Vec<f32> {
+    let mut settings = SynthesizerSettings::new(RATE as i32);
+    settings.enable_reverb_and_chorus = false;
+    let synth = Synthesizer::new(font, &settings).expect("synthesizer");
+    let mut seq = MidiFileSequencer::new(synth);
+    let file = Arc::new(MidiFile::new(&mut &midi[..]).expect("midi"));
+    seq.play(&file, false);
+    let n = seconds * RATE as usize;
+    let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
+    seq.render(&mut l, &mut r);
+    l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect()
+}
+
+fn fluid(font: &Path, midi: &[u8], dir: &Path) -> Vec<f32> {
+    let mid = dir.join("probe.mid");
+    let wav = dir.join("probe.wav");
+    std::fs::write(&mid, midi).expect("write midi");
+    let status = Command::new("fluidsynth")
+        .args([
+            "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", "44100", "-T", "wav", "-F",
+        ])
+        .arg(&wav)
+        .arg(font)
+        .arg(&mid)
+        .status()
+        .expect("run fluidsynth (apt-get install fluidsynth)");
+    assert!(status.success(), "fluidsynth failed");
+    let mut reader =
+        hound::WavReader::new(BufReader::new(File::open(&wav).expect("fluidsynth output")))
+            .expect("wav");
+    let channels = reader.spec().channels as usize;
+    let samples: Vec<f32> = reader
+        .samples::<i16>()
+        .map(|s| f32::from(s.expect("sample")) / 32768.0)
+        .collect();
+    samples
+        .chunks(channels)
+        .map(|c| c.iter().sum::<f32>() / channels as f32)
+        .collect()
+}
+
+fn level_db(x: &[f32], slot: usize) -> f64 {
+    let a = slot * RATE as usize + RATE as usize / 5;
+    let b = (a + RATE as usize * 6 / 10).min(x.len());
+    let p = x
+        .get(a..b)
+        .unwrap_or(&[])
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .sum::<f64>()
+        / (b - a.min(b)).max(1) as f64;
+    10.0 * p.max(1e-14).log10()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn main() {
+    let mut fonts = Vec::new();
+    let mut table: Option<PathBuf> = None;
+    let mut presets: Vec<(u16, u8)> = Vec::new();
+    let mut velocities = VELOCITIES.to_vec();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--table" => table = args.next().map(PathBuf::from),
+            "--every-velocity" => velocities = (16..=127).collect(),
+            "--preset" => {
+                let spec = args.next().unwrap_or_default();
+                let (b, p) = spec.split_once(':').expect("--preset BANK:PROGRAM");
+                presets.push((b.parse().expect("bank"), p.parse().expect("program")));
+            }
+            _ => fonts.push(PathBuf::from(a)),
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut tsv = table.map(|p| File::create(p).expect("table file"));
+    for path in fonts {
+        let font = Arc::new(
+            SoundFont::new(&mut BufReader::new(File::open(&path).expect("open font")))
+                .expect("soundfont"),
+        );
+        let bank_name = font.get_info().get_bank_name().to_owned();
+        let has = |t: &Timbre| {
+            (presets.is_empty() || presets.contains(&(t.bank, t.program)))
+                && font.get_presets().iter().any(|p| {
+                    p.get_bank_number() == i32::from(t.bank)
+                        && p.get_patch_number() == i32::from(t.program)
+                })
+        };
+        let slots: Vec<Slot> = TIMBRES
+            .iter()
+            .filter(|t| has(t))
+            .flat_map(|t| {
+                velocities.iter().map(move |&velocity| Slot {
+                    timbre: t,
+                    velocity,
+                    key: ((u16::from(t.low) + u16::from(t.high)) / 2).min(72) as u8,
+                })
+            })
+            .collect();
+        let seconds = slots.len() + 2;
+        let reference = fluid(&path, &midi_file(&slots, false, &bank_name), dir.path());
+        for fixed in [false, true] {
+            let ours = rusty(&font, &midi_file(&slots, fixed, &bank_name), seconds);
+            let diffs: Vec<f64> = (0..slots.len())
+                .map(|i| level_db(&ours, i) - level_db(&reference, i))
+                .collect();
+            let offset = median(diffs.clone());
+            println!(
+                "\n# {} ({bank_name}), velocity fixes {}: rustysynth - fluidsynth median {offset:+.1} dB",
+                path.display(),
+                if fixed { "on" } else { "off" }
+            );
+            let mut outliers = 0;
+            for (t, chunk) in TIMBRES
+                .iter()
+                .filter(|t| has(t))
+                .zip(diffs.chunks(velocities.len()))
+            {
+                let preset_median = median(chunk.to_vec());
+                for (&v, &d) in velocities.iter().zip(chunk) {
+                    if !fixed && let Some(f) = tsv.as_mut() {
+                        let _ = writeln!(
+                            f,
+                            "{}\t{}\t{}\t{}\t{v}\t{:.2}",
+                            path.display(),
+                            t.bank,
+                            t.program,
+                            t.name,
+                            d - offset
+                        );
+                    }
+                    if (d - preset_median).abs() > OUTLIER_DB {
+                        outliers += 1;
+                        println!(
+                            "  outlier {}:{} {:<24} velocity {v:>3}: {:+.1} dB from the preset median",
+                            t.bank,
+                            t.program,
+                            t.name,
+                            d - preset_median
+                        );
+                    }
+                }
+                if (preset_median - offset).abs() > 12.0 {
+                    println!(
+                        "  preset {}:{} {} is {:+.1} dB off overall (normalised away by the mixer)",
+                        t.bank,
+                        t.program,
+                        t.name,
+                        preset_median - offset
+                    );
+                }
+            }
+            println!("  {outliers} outliers in {} notes", slots.len());
+        }
+    }
+}
