@@ -26,4 +26,5 @@ parity! {
     mambasimple => MambaSimple;
     autoformer => Autoformer;
     tsmixer => TsMixer;
+    nonstationary_transformer => NonstationaryTransformer;
 }

@@ -99,4 +99,5 @@ production! {
     mambasimple => MambaSimple;
     autoformer => Autoformer;
     tsmixer => TsMixer;
+    nonstationary_transformer => NonstationaryTransformer;
 }

@@ -25,4 +25,5 @@ training! {
     mambasimple => MambaSimple;
     autoformer => Autoformer;
     tsmixer => TsMixer;
+    nonstationary_transformer => NonstationaryTransformer;
 }
