@@ -27,4 +27,5 @@ parity! {
     autoformer => Autoformer;
     tsmixer => TsMixer;
     nonstationary_transformer => NonstationaryTransformer;
+    segrnn => SegRnn;
 }

@@ -100,4 +100,5 @@ production! {
     autoformer => Autoformer;
     tsmixer => TsMixer;
     nonstationary_transformer => NonstationaryTransformer;
+    segrnn => SegRnn;
 }

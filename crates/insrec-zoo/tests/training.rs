@@ -26,4 +26,5 @@ training! {
     autoformer => Autoformer;
     tsmixer => TsMixer;
     nonstationary_transformer => NonstationaryTransformer;
+    segrnn => SegRnn;
 }
