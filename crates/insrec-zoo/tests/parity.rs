@@ -28,4 +28,5 @@ parity! {
     tsmixer => TsMixer;
     nonstationary_transformer => NonstationaryTransformer;
     segrnn => SegRnn;
+    fedformer => Fedformer;
 }

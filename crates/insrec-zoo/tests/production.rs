@@ -101,4 +101,5 @@ production! {
     tsmixer => TsMixer;
     nonstationary_transformer => NonstationaryTransformer;
     segrnn => SegRnn;
+    fedformer => Fedformer;
 }

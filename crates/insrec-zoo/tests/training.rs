@@ -27,4 +27,5 @@ training! {
     tsmixer => TsMixer;
     nonstationary_transformer => NonstationaryTransformer;
     segrnn => SegRnn;
+    fedformer => Fedformer;
 }
