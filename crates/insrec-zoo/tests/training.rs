@@ -19,13 +19,16 @@ training! {
     patchtst => PatchTst;
     lightts => LightTs;
     frets => FreTs;
-    tide => TiDe;
     itransformer => ITransformer;
     gru_d => GruD;
-    mambasimple => MambaSimple;
+    tide => TiDe;
     autoformer => Autoformer;
     tsmixer => TsMixer;
     nonstationary_transformer => NonstationaryTransformer;
+    mambasimple => MambaSimple;
     segrnn => SegRnn;
     fedformer => Fedformer;
+    hi_patch => HiPatch;
+    informer => Informer;
+    timesnet => TimesNet;
 }

@@ -30,7 +30,7 @@ impl<const D: usize> Spectrum<D> {
 }
 
 /// Number of `rfft` bins of a length-`n` signal: `n / 2 + 1`.
-pub fn rfft_bins(n: usize) -> usize {
+pub const fn rfft_bins(n: usize) -> usize {
     n / 2 + 1
 }
 

@@ -11,4 +11,5 @@ pub mod head;
 pub mod mlp;
 pub mod norm;
 pub mod ops;
+pub mod random;
 pub mod time_attention;

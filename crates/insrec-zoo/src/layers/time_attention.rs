@@ -13,12 +13,15 @@ const MASKED_SCORE: f32 = -1e9;
 /// `periodic: Linear(1, embed − 1)`.
 ///
 /// # Shapes
-/// - t: `[batch, length]` → `[batch, length, embed]`
-pub fn learned_time_embedding(linear: &Linear, periodic: &Linear, t: Tensor<2>) -> Tensor<3> {
-    let t = t.unsqueeze_dim::<3>(2); // [batch, length, 1]
+/// - t: `[..., 1]` → `[..., embed]`
+pub fn learned_time_embedding<const D: usize>(
+    linear: &Linear,
+    periodic: &Linear,
+    t: Tensor<D>,
+) -> Tensor<D> {
     Tensor::cat(
         vec![linear.forward(t.clone()), periodic.forward(t).sin()],
-        2,
+        D - 1,
     )
 }
 
