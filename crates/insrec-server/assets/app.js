@@ -88,11 +88,15 @@
         }),
       );
       ui.model.replaceChildren(...models.models.map((m) => {
-        const option = new Option(m.name === models.default ? `${m.name} (default)` : m.name, m.name);
+        const label = m.name === models.default ? `${m.name} (default)` : m.name;
+        const option = new Option(m.available ? label : `${label} — unavailable`, m.name);
         option.title = m.description;
         return option;
       }));
-      ui.model.value = models.default || "";
+      // The default model, or the first that loaded when the default did not.
+      const usable = models.models.find((m) => m.name === models.default && m.available)
+        || models.models.find((m) => m.available);
+      ui.model.value = (usable || models.models[0] || { name: "" }).name;
       describeModel(models.models);
       ui.model.addEventListener("change", () => describeModel(models.models));
       for (const c of classes.classes) state.wiki[c.name] = c.wikipedia_url;
@@ -316,7 +320,10 @@
     const quote = (s) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
     const lines = [["path", "start_s", ...state.report.classes].join(",")];
     for (const file of state.report.files) {
-      for (const frame of file.frames) lines.push([quote(file.path), frame.start_s, ...frame.scores].join(","));
+      // Same columns and precision as `insrec analyze --format csv`.
+      for (const frame of file.frames) {
+        lines.push([quote(file.path), frame.start_s.toFixed(2), ...frame.scores.map((s) => s.toFixed(4))].join(","));
+      }
     }
     download(`${lines.join("\n")}\n`, "text/csv", "csv");
   });

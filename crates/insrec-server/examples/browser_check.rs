@@ -43,7 +43,10 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     match run(&args) {
         Ok(()) => {
-            println!("browser check passed; screenshots in {}", args.out.display());
+            println!(
+                "browser check passed; screenshots in {}",
+                args.out.display()
+            );
             std::process::ExitCode::SUCCESS
         }
         Err(err) => {
@@ -78,7 +81,9 @@ fn run(args: &Args) -> Result<()> {
     std::fs::write(&corrupt_path, &corrupt)?;
 
     let long_path = out.join("ten-minutes.wav");
-    let long_tones: Vec<(f64, f64)> = (0..60).map(|i| ([330.0, 440.0, 550.0, 660.0][i % 4], 10.0)).collect();
+    let long_tones: Vec<(f64, f64)> = (0..60)
+        .map(|i| ([330.0, 440.0, 550.0, 660.0][i % 4], 10.0))
+        .collect();
     std::fs::write(&long_path, clips::tone_wav(&long_tones))?;
 
     let server = start_server()?;
@@ -86,162 +91,276 @@ fn run(args: &Args) -> Result<()> {
     let profile = tempfile::tempdir()?;
     let driver = Driver::start(&args.chromedriver)?;
     let browser = driver.session(&args.chromium, profile.path(), &downloads)?;
-    let result = check_page(
-        &browser,
-        &base,
-        &out,
-        &clip_path,
-        &corrupt_path,
-        &long_path,
-        &expected_top,
-        &downloads,
-    );
+    let files = Files {
+        out,
+        clip: clip_path,
+        corrupt: corrupt_path,
+        long_clip: long_path,
+        downloads,
+    };
+    let result = check_page(&browser, &base, &files, &expected_top);
     browser.close();
     result
 }
 
-fn check_page(
-    browser: &Session,
-    base: &str,
-    out: &Path,
-    clip: &Path,
-    corrupt: &Path,
-    long_clip: &Path,
-    expected_top: &str,
-    downloads: &Path,
-) -> Result<()> {
+/// The files the check uploads, and where it writes.
+struct Files {
+    out: PathBuf,
+    clip: PathBuf,
+    corrupt: PathBuf,
+    long_clip: PathBuf,
+    downloads: PathBuf,
+}
+
+fn check_page(browser: &Session, base: &str, files: &Files, expected_top: &str) -> Result<()> {
     browser.resize(1280, 900)?;
     browser.go(base)?;
-    browser.wait_for("the model list", "return document.querySelectorAll('#model option').length > 0")?;
+    browser.wait_for(
+        "the model list",
+        "return document.querySelectorAll('#model option').length > 0",
+    )?;
     let model = browser.script("return document.getElementById('model').value")?;
-    check(model == "fake-default", format!("default model selected, got {model}"))?;
-    browser.screenshot_full(&out.join("01-start-desktop.png"))?;
+    check(
+        model == "fake-default",
+        format!("default model selected, got {model}"),
+    )?;
+    browser.screenshot_full(&files.out.join("01-start-desktop.png"))?;
 
     // Upload by the file picker, then analyse.
-    browser.find("#file")?.send_keys(&clip.display().to_string())?;
-    browser.wait_for("the file to be chosen", "return document.body.dataset.state === 'ready'")?;
+    browser
+        .find("#file")?
+        .send_keys(&files.clip.display().to_string())?;
+    browser.wait_for(
+        "the file to be chosen",
+        "return document.body.dataset.state === 'ready'",
+    )?;
     let player = browser.script("const p = document.getElementById('player'); return !p.hidden && p.src.startsWith('blob:')")?;
     check(player == true, "the audio player holds the file")?;
     browser.find("#analyze")?.click()?;
-    browser.wait_for("the analysis", "return ['done', 'failed'].includes(document.body.dataset.state)")?;
+    browser.wait_for(
+        "the analysis",
+        "return ['done', 'failed'].includes(document.body.dataset.state)",
+    )?;
     let error = browser.script("return document.getElementById('error').hidden ? '' : document.getElementById('error').textContent")?;
     check(error == "", format!("no error shown, got {error}"))?;
 
     let top = browser.script("return document.getElementById('top-name').textContent")?;
-    check(top == expected_top, format!("top instrument {top:?}, expected {expected_top:?}"))?;
+    check(
+        top == expected_top,
+        format!("top instrument {top:?}, expected {expected_top:?}"),
+    )?;
     let wiki = browser.script("return document.getElementById('top-wiki').href")?;
-    check(wiki.as_str().is_some_and(|u| u.starts_with("https://en.wikipedia.org/wiki/")), format!("wikipedia link {wiki}"))?;
+    check(
+        wiki.as_str()
+            .is_some_and(|u| u.starts_with("https://en.wikipedia.org/wiki/")),
+        format!("wikipedia link {wiki}"),
+    )?;
     let bars = browser.script("return document.querySelectorAll('#bars li').length")?;
     check(bars == 20, format!("20 bars, got {bars}"))?;
-    let present = browser.script("return document.querySelectorAll('#present li:not(.none)').length")?;
-    check(present.as_u64().is_some_and(|n| n >= 1), format!("present instruments listed, got {present}"))?;
+    let present =
+        browser.script("return document.querySelectorAll('#present li:not(.none)').length")?;
+    check(
+        present.as_u64().is_some_and(|n| n >= 1),
+        format!("present instruments listed, got {present}"),
+    )?;
 
     // The chart: five lines by default, and real pixels in their colours.
-    let lines = browser.script("return Number(document.getElementById('timeline').dataset.lines)")?;
-    check(lines == 5, format!("5 lines at the default top-k, got {lines}"))?;
+    let lines =
+        browser.script("return Number(document.getElementById('timeline').dataset.lines)")?;
+    check(
+        lines == 5,
+        format!("5 lines at the default top-k, got {lines}"),
+    )?;
     let inked = browser.script(INKED_PIXELS_JS.replace("ID", "timeline").as_str())?;
-    check(inked.as_u64().is_some_and(|n| n > 2000), format!("timeline has drawn pixels, got {inked}"))?;
+    check(
+        inked.as_u64().is_some_and(|n| n > 2000),
+        format!("timeline has drawn pixels, got {inked}"),
+    )?;
 
     // The spectrogram, computed in a worker from the decoded audio.
-    browser.wait_for("the spectrogram", "return Number(document.getElementById('spectrogram').dataset.columns) > 0")?;
+    browser.wait_for(
+        "the spectrogram",
+        "return Number(document.getElementById('spectrogram').dataset.columns) > 0",
+    )?;
     let spec_inked = browser.script(INKED_PIXELS_JS.replace("ID", "spectrogram").as_str())?;
-    check(spec_inked.as_u64().is_some_and(|n| n > 20000), format!("spectrogram has drawn pixels, got {spec_inked}"))?;
+    check(
+        spec_inked.as_u64().is_some_and(|n| n > 20000),
+        format!("spectrogram has drawn pixels, got {spec_inked}"),
+    )?;
     // On the mel scale up to 8 kHz, the 440 Hz tone sits at mel(440) / mel(8000) of the height.
     let mel = |hz: f64| 1127.0 * (1.0 + hz / 700.0).ln();
     let tone_height = mel(440.0) / mel(8000.0);
     let spec_bright = browser.script(BRIGHTEST_ROW_JS)?;
     check(
-        spec_bright.as_f64().is_some_and(|r| (r - tone_height).abs() < 0.03),
-        format!("the 440 Hz tone is the brightest band: at {spec_bright} of the height, expected {tone_height:.3}"),
+        spec_bright
+            .as_f64()
+            .is_some_and(|r| (r - tone_height).abs() < 0.03),
+        format!(
+            "the 440 Hz tone is the brightest band: at {spec_bright} of the height, expected {tone_height:.3}"
+        ),
     )?;
-    browser.screenshot_full(&out.join("02-result-desktop.png"))?;
+    browser.screenshot_full(&files.out.join("02-result-desktop.png"))?;
 
     // Hover shows a tooltip with the time.
     browser.hover_canvas("timeline", 0.3, 0.5)?;
-    let tooltip = browser.script("const t = document.getElementById('tooltip'); return t.hidden ? '' : t.textContent")?;
-    check(tooltip.as_str().is_some_and(|t| t.contains("0:0") || t.contains("0:1")), format!("tooltip with a time, got {tooltip:?}"))?;
+    let tooltip = browser.script(
+        "const t = document.getElementById('tooltip'); return t.hidden ? '' : t.textContent",
+    )?;
+    check(
+        tooltip
+            .as_str()
+            .is_some_and(|t| t.contains("0:0") || t.contains("0:1")),
+        format!("tooltip with a time, got {tooltip:?}"),
+    )?;
 
     // Change top-k with the keyboard: the chart redraws with three lines.
     // Select all (Ctrl+A), then type over it.
     browser.find("#topk")?.send_keys("\u{E009}a\u{E000}3")?;
-    browser.wait_for("three lines", "return document.getElementById('timeline').dataset.lines === '3'")?;
+    browser.wait_for(
+        "three lines",
+        "return document.getElementById('timeline').dataset.lines === '3'",
+    )?;
     let legend = browser.script("return document.querySelectorAll('#legend button').length")?;
     check(legend == 3, format!("three legend entries, got {legend}"))?;
 
     // The legend hides a line.
     browser.find("#legend button")?.click()?;
-    browser.wait_for("a hidden line", "return document.getElementById('timeline').dataset.lines === '2'")?;
-    let pressed = browser.script("return document.querySelector('#legend button').getAttribute('aria-pressed')")?;
-    check(pressed == "false", "the legend button reports aria-pressed=false")?;
+    browser.wait_for(
+        "a hidden line",
+        "return document.getElementById('timeline').dataset.lines === '2'",
+    )?;
+    let pressed = browser
+        .script("return document.querySelector('#legend button').getAttribute('aria-pressed')")?;
+    check(
+        pressed == "false",
+        "the legend button reports aria-pressed=false",
+    )?;
 
     // Zoom with the keyboard, then the button; the view narrows.
-    let before = browser.script("return document.getElementById('timeline').getAttribute('aria-label')")?;
+    let before =
+        browser.script("return document.getElementById('timeline').getAttribute('aria-label')")?;
     browser.find("#timeline")?.send_keys("+")?;
-    let after = browser.script("return document.getElementById('timeline').getAttribute('aria-label')")?;
+    let after =
+        browser.script("return document.getElementById('timeline').getAttribute('aria-label')")?;
     check(before != after, format!("'+' zooms the chart: {after}"))?;
     browser.find("[data-zoom='reset']")?.click()?;
 
     // Clicking the chart seeks the audio.
     browser.click_canvas("timeline", 0.75, 0.5)?;
-    browser.wait_for("the seek", "return document.getElementById('player').currentTime > 5")?;
+    browser.wait_for(
+        "the seek",
+        "return document.getElementById('player').currentTime > 5",
+    )?;
     browser.script("document.getElementById('player').pause()")?;
-    browser.screenshot_full(&out.join("03-topk3-seek-desktop.png"))?;
+    browser.screenshot_full(&files.out.join("03-topk3-seek-desktop.png"))?;
     browser.script("document.getElementById('timeline').scrollIntoView({ block: 'center' })")?;
     browser.hover_canvas("timeline", 0.45, 0.4)?;
-    browser.wait_for("the tooltip", "return !document.getElementById('tooltip').hidden")?;
-    browser.screenshot(&out.join("04-tooltip-desktop.png"))?;
+    browser.wait_for(
+        "the tooltip",
+        "return !document.getElementById('tooltip').hidden",
+    )?;
+    browser.screenshot(&files.out.join("04-tooltip-desktop.png"))?;
 
     // Download the JSON; it is the report the API returned.
     browser.find("#dl-json")?.click()?;
-    let json_path = downloads.join("clip.insrec.json");
+    let json_path = files.downloads.join("clip.insrec.json");
     wait_for_file(&json_path)?;
     let report: AnalysisReport = serde_json::from_slice(&std::fs::read(&json_path)?)?;
-    check(report.files.len() == 1 && report.files[0].path == "clip.wav", "downloaded JSON holds clip.wav")?;
     check(
-        report.files[0].scores.ranked()[0].0.name().replace('_', " ") == expected_top,
+        report.files.len() == 1 && report.files[0].path == "clip.wav",
+        "downloaded JSON holds clip.wav",
+    )?;
+    check(
+        report.files[0].scores.ranked()[0]
+            .0
+            .name()
+            .replace('_', " ")
+            == expected_top,
         "downloaded JSON names the same top instrument",
     )?;
     browser.find("#dl-csv")?.click()?;
-    let csv_path = downloads.join("clip.insrec.csv");
+    let csv_path = files.downloads.join("clip.insrec.csv");
     wait_for_file(&csv_path)?;
     let csv = std::fs::read_to_string(&csv_path)?;
-    check(csv.lines().count() == 1 + report.files[0].frames.len(), "CSV has a header and one row per frame")?;
-    check(csv.starts_with("path,start_s,accordion,banjo,"), "CSV header")?;
+    check(
+        csv.lines().count() == 1 + report.files[0].frames.len(),
+        "CSV has a header and one row per frame",
+    )?;
+    check(
+        csv.starts_with("path,start_s,accordion,banjo,"),
+        "CSV header",
+    )?;
 
     // Phone width.
     browser.resize(390, 844)?;
-    browser.wait_for("the narrow layout", "return document.documentElement.clientWidth <= 400")?;
-    let overflow = browser.script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")?;
-    check(overflow.as_i64().is_some_and(|px| px <= 0), format!("no horizontal scrolling on a phone, overflow {overflow} px"))?;
-    browser.screenshot_full(&out.join("05-result-phone.png"))?;
+    browser.wait_for(
+        "the narrow layout",
+        "return document.documentElement.clientWidth <= 400",
+    )?;
+    let overflow = browser.script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    )?;
+    check(
+        overflow.as_i64().is_some_and(|px| px <= 0),
+        format!("no horizontal scrolling on a phone, overflow {overflow} px"),
+    )?;
+    browser.screenshot_full(&files.out.join("05-result-phone.png"))?;
 
     // A corrupt upload shows the server's reason, and the page stays usable.
     browser.resize(1280, 900)?;
-    browser.find("#file")?.send_keys(&corrupt.display().to_string())?;
-    browser.wait_for("the corrupt file to be chosen", "return document.body.dataset.state === 'ready'")?;
+    browser
+        .find("#file")?
+        .send_keys(&files.corrupt.display().to_string())?;
+    browser.wait_for(
+        "the corrupt file to be chosen",
+        "return document.body.dataset.state === 'ready'",
+    )?;
     browser.find("#analyze")?.click()?;
-    browser.wait_for("the refusal", "return document.body.dataset.state === 'failed'")?;
+    browser.wait_for(
+        "the refusal",
+        "return document.body.dataset.state === 'failed'",
+    )?;
     let error = browser.script("return document.getElementById('error').textContent")?;
-    check(error.as_str().is_some_and(|e| e.contains("corrupt audio")), format!("error names the reason: {error}"))?;
-    browser.screenshot_full(&out.join("06-corrupt-desktop.png"))?;
+    check(
+        error.as_str().is_some_and(|e| e.contains("corrupt audio")),
+        format!("error names the reason: {error}"),
+    )?;
+    browser.screenshot_full(&files.out.join("06-corrupt-desktop.png"))?;
 
     // A 10-minute file: the page analyses and draws it; the longest main-thread task is reported.
     browser.script(
         "window.longestTask = 0; new PerformanceObserver((list) => { for (const e of list.getEntries()) \
          window.longestTask = Math.max(window.longestTask, e.duration); }).observe({ type: 'longtask' });",
     )?;
-    browser.find("#file")?.send_keys(&long_clip.display().to_string())?;
-    browser.wait_for("the long file to be chosen", "return document.body.dataset.state === 'ready'")?;
+    browser
+        .find("#file")?
+        .send_keys(&files.long_clip.display().to_string())?;
+    browser.wait_for(
+        "the long file to be chosen",
+        "return document.body.dataset.state === 'ready'",
+    )?;
     browser.find("#analyze")?.click()?;
-    browser.wait_for("the long analysis", "return document.body.dataset.state === 'done'")?;
-    browser.wait_for("the long spectrogram", "return Number(document.getElementById('spectrogram').dataset.columns) > 0")?;
+    browser.wait_for(
+        "the long analysis",
+        "return document.body.dataset.state === 'done'",
+    )?;
+    browser.wait_for(
+        "the long spectrogram",
+        "return Number(document.getElementById('spectrogram').dataset.columns) > 0",
+    )?;
     let frames = browser.script("return document.getElementById('result-meta').textContent")?;
-    check(frames.as_str().is_some_and(|m| m.contains("625 frames")), format!("10 minutes = 625 frames: {frames}"))?;
-    let columns = browser.script("return Number(document.getElementById('spectrogram').dataset.columns)")?;
+    check(
+        frames.as_str().is_some_and(|m| m.contains("625 frames")),
+        format!("10 minutes = 625 frames: {frames}"),
+    )?;
+    let columns =
+        browser.script("return Number(document.getElementById('spectrogram').dataset.columns)")?;
     let longest = browser.script("return window.longestTask")?;
-    println!("10-minute file: spectrogram {columns} columns; longest main-thread task {longest} ms");
+    println!(
+        "10-minute file: spectrogram {columns} columns; longest main-thread task {longest} ms"
+    );
     browser.find("#timeline")?.send_keys("++")?;
-    browser.screenshot_full(&out.join("07-ten-minutes-zoomed-desktop.png"))?;
+    browser.screenshot_full(&files.out.join("07-ten-minutes-zoomed-desktop.png"))?;
     Ok(())
 }
 
@@ -279,9 +398,9 @@ fn start_server() -> Result<SocketAddr> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let runtime = tokio::runtime::Runtime::new()?;
+    let listener = runtime.block_on(async { tokio::net::TcpListener::from_std(listener) })?;
     std::thread::spawn(move || {
         runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
             let state = AppState::new(Arc::new(FakeAnalyzer), Limits::default());
             if let Err(err) = insrec_server::serve(listener, state, std::future::pending()).await {
                 eprintln!("server stopped: {err}");
@@ -302,19 +421,30 @@ struct Driver {
 
 impl Driver {
     fn start(binary: &Path) -> Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let child = Command::new(binary)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start {} ({e}); install chromium-driver", binary.display()))?;
+            .map_err(|e| {
+                format!(
+                    "cannot start {} ({e}); install chromium-driver",
+                    binary.display()
+                )
+            })?;
         let http: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        let driver = Self { child, url: format!("http://127.0.0.1:{port}"), http };
+        let driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            http,
+        };
         let start = Instant::now();
         while start.elapsed() < WAIT {
             let ready = driver
@@ -351,7 +481,10 @@ impl Driver {
             },
         }}});
         let value = self.request("POST", "/session", Some(capabilities))?;
-        let id = value["sessionId"].as_str().ok_or("no session id")?.to_string();
+        let id = value["sessionId"]
+            .as_str()
+            .ok_or("no session id")?
+            .to_string();
         Ok(Session { driver: self, id })
     }
 
@@ -361,12 +494,19 @@ impl Driver {
         let mut response = match method {
             "GET" => self.http.get(&url).call()?,
             "DELETE" => self.http.delete(&url).call()?,
-            _ => self.http.post(&url).send_json(body.unwrap_or_else(|| json!({})))?,
+            _ => self
+                .http
+                .post(&url)
+                .send_json(body.unwrap_or_else(|| json!({})))?,
         };
         let status = response.status();
         let reply: Value = response.body_mut().read_json()?;
         if !status.is_success() {
-            return Err(format!("webdriver {method} {path}: {} {}", reply["value"]["error"], reply["value"]["message"]).into());
+            return Err(format!(
+                "webdriver {method} {path}: {} {}",
+                reply["value"]["error"], reply["value"]["message"]
+            )
+            .into());
         }
         Ok(reply["value"].clone())
     }
@@ -391,29 +531,47 @@ struct Element<'s> {
 
 impl Session<'_> {
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
-        self.driver.request(method, &format!("/session/{}{path}", self.id), body)
+        self.driver
+            .request(method, &format!("/session/{}{path}", self.id), body)
     }
 
     fn go(&self, url: &str) -> Result<()> {
-        self.cmd("POST", "/url", Some(json!({ "url": url }))).map(drop)
+        self.cmd("POST", "/url", Some(json!({ "url": url })))
+            .map(drop)
     }
 
     fn resize(&self, width: u32, height: u32) -> Result<()> {
-        self.cmd("POST", "/window/rect", Some(json!({ "width": width, "height": height }))).map(drop)
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .map(drop)
     }
 
     fn script(&self, source: &str) -> Result<Value> {
-        self.cmd("POST", "/execute/sync", Some(json!({ "script": source, "args": [] })))
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": source, "args": [] })),
+        )
     }
 
     fn find(&self, css: &str) -> Result<Element<'_>> {
-        let value = self.cmd("POST", "/element", Some(json!({ "using": "css selector", "value": css })))?;
+        let value = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        )?;
         let id = value
             .as_object()
             .and_then(|o| o.values().next())
             .and_then(Value::as_str)
             .ok_or_else(|| format!("no element {css}"))?;
-        Ok(Element { session: self, id: id.to_string() })
+        Ok(Element {
+            session: self,
+            id: id.to_string(),
+        })
     }
 
     /// Polls `condition` (a script returning a boolean) until it holds.
@@ -441,12 +599,16 @@ impl Session<'_> {
         let rect = self.script(&format!(
             "const r = document.getElementById('{id}').getBoundingClientRect(); return [r.width, r.height];"
         ))?;
-        let (w, h) = (rect[0].as_f64().unwrap_or(0.0), rect[1].as_f64().unwrap_or(0.0));
+        let (w, h) = (
+            rect[0].as_f64().unwrap_or(0.0),
+            rect[1].as_f64().unwrap_or(0.0),
+        );
         let element = self.find(&format!("#{id}"))?;
         let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": element.id });
         let x = ((fx - 0.5) * w).round() as i64;
         let y = ((fy - 0.5) * h).round() as i64;
-        let mut actions = vec![json!({ "type": "pointerMove", "duration": 0, "origin": origin, "x": x, "y": y })];
+        let mut actions =
+            vec![json!({ "type": "pointerMove", "duration": 0, "origin": origin, "x": x, "y": y })];
         if click {
             actions.push(json!({ "type": "pointerDown", "button": 0 }));
             actions.push(json!({ "type": "pointerUp", "button": 0 }));
@@ -458,7 +620,10 @@ impl Session<'_> {
     /// A PNG of the viewport.
     fn screenshot(&self, path: &Path) -> Result<()> {
         let png = self.cmd("GET", "/screenshot", None)?;
-        std::fs::write(path, base64_decode(png.as_str().ok_or("screenshot is not a string")?)?)?;
+        std::fs::write(
+            path,
+            base64_decode(png.as_str().ok_or("screenshot is not a string")?)?,
+        )?;
         println!("screenshot {}", path.display());
         Ok(())
     }
@@ -466,7 +631,10 @@ impl Session<'_> {
     /// A PNG of the whole page: the window grows to the page's height, then returns to its size.
     fn screenshot_full(&self, path: &Path) -> Result<()> {
         let rect = self.cmd("GET", "/window/rect", None)?;
-        let (w, h) = (rect["width"].as_u64().unwrap_or(1280) as u32, rect["height"].as_u64().unwrap_or(900) as u32);
+        let (w, h) = (
+            rect["width"].as_u64().unwrap_or(1280) as u32,
+            rect["height"].as_u64().unwrap_or(900) as u32,
+        );
         let page = self.script("return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight")?;
         self.script("window.scrollTo(0, 0)")?;
         self.resize(w, (page.as_u64().unwrap_or(0) as u32).max(h))?;
@@ -487,11 +655,15 @@ impl Element<'_> {
     }
 
     fn click(&self) -> Result<()> {
-        self.session.cmd("POST", &self.path("click"), None).map(drop)
+        self.session
+            .cmd("POST", &self.path("click"), None)
+            .map(drop)
     }
 
     fn send_keys(&self, text: &str) -> Result<()> {
-        self.session.cmd("POST", &self.path("value"), Some(json!({ "text": text }))).map(drop)
+        self.session
+            .cmd("POST", &self.path("value"), Some(json!({ "text": text })))
+            .map(drop)
     }
 }
 
@@ -499,7 +671,10 @@ impl Element<'_> {
 fn base64_decode(text: &str) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Parser;
-use insrec_server::{AppState, Limits};
 use fake_analyzer::FakeAnalyzer;
+use insrec_server::{AppState, Limits};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -23,7 +23,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    println!("fake InsRec server on http://{}/ (Ctrl-C stops it)", listener.local_addr()?);
+    println!(
+        "fake InsRec server on http://{}/ (Ctrl-C stops it)",
+        listener.local_addr()?
+    );
     let state = AppState::new(Arc::new(FakeAnalyzer), Limits::default());
     insrec_server::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;

@@ -11,8 +11,10 @@ use serde::Serialize;
 pub struct ModelInfo {
     /// The name clients pass as `?model=`.
     pub name: String,
-    /// One line for people, e.g. "embedded default: compact CNN + PatchTST".
+    /// One line for people, e.g. "embedded default: compact CNN + PatchTST"; says why when unavailable.
     pub description: String,
+    /// False when the model failed to load; analyses with it get [`AnalyzeError::ModelUnavailable`].
+    pub available: bool,
 }
 
 /// Set when the client has gone or the request timed out; a long analysis polls it and stops early.
@@ -34,6 +36,11 @@ impl CancelFlag {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// The flag itself, for code that polls an `AtomicBool` (the pipeline's `AnalyzeOptions::cancel`).
+    pub fn as_atomic(&self) -> &AtomicBool {
+        &self.0
+    }
 }
 
 /// One uploaded file to analyse, held in memory only.
@@ -45,7 +52,7 @@ pub struct AnalyzeRequest<'a> {
     pub filename_hint: Option<&'a str>,
     /// One of [`Analyzer::models`]' names.
     pub model: &'a str,
-    /// Longer audio is refused with [`AnalyzeError::TooLong`].
+    /// Longer audio is refused with [`AnalyzeError::LimitExceeded`].
     pub max_duration_s: f64,
     /// Polled between chunks of work.
     pub cancel: &'a CancelFlag,
@@ -60,7 +67,7 @@ pub trait Analyzer: Send + Sync {
     fn analyze(&self, request: &AnalyzeRequest<'_>) -> Result<FileReport, AnalyzeError>;
 }
 
-/// Why an analysis failed; the first four are the client's fault and reach it as a 4xx with the reason.
+/// Why an analysis failed; all but the last three are the client's fault and reach it as a 4xx with the reason.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
     /// A format or codec the decoder does not handle.
@@ -69,12 +76,18 @@ pub enum AnalyzeError {
     /// The bytes do not decode.
     #[error("corrupt audio: {reason}")]
     Corrupt { reason: String },
-    /// Longer than [`AnalyzeRequest::max_duration_s`].
-    #[error("audio is {duration_s:.1} s long; the limit is {max_s:.0} s")]
-    TooLong { duration_s: f64, max_s: f64 },
+    /// Longer than [`AnalyzeRequest::max_duration_s`], or past another decoding guard.
+    #[error("limit exceeded: {reason}")]
+    LimitExceeded { reason: String },
+    /// Decodable but unusable, e.g. no audio track or shorter than one frame.
+    #[error("cannot analyse: {reason}")]
+    Invalid { reason: String },
     /// A model name that is not among [`Analyzer::models`].
     #[error("unknown model {name:?} (available: {})", known.join(", "))]
     UnknownModel { name: String, known: Vec<String> },
+    /// A model on offer that could not be loaded (a missing or broken checkpoint): the server's fault, 503.
+    #[error("model {name:?} is unavailable: {reason}")]
+    ModelUnavailable { name: String, reason: String },
     /// The [`CancelFlag`] was set.
     #[error("analysis cancelled")]
     Cancelled,

@@ -65,9 +65,10 @@ impl ApiError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidQuery(_) | Self::EmptyUpload | Self::MissingFileField | Self::MalformedUpload(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidQuery(_)
+            | Self::EmptyUpload
+            | Self::MissingFileField
+            | Self::MalformedUpload(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -76,8 +77,11 @@ impl ApiError {
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Analysis(err) => match err {
                 AnalyzeError::Unsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                AnalyzeError::Corrupt { .. } | AnalyzeError::TooLong { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                AnalyzeError::Corrupt { .. }
+                | AnalyzeError::LimitExceeded { .. }
+                | AnalyzeError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 AnalyzeError::UnknownModel { .. } => StatusCode::NOT_FOUND,
+                AnalyzeError::ModelUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 AnalyzeError::Cancelled => StatusCode::GATEWAY_TIMEOUT,
                 AnalyzeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },

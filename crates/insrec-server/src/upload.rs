@@ -23,14 +23,18 @@ pub(crate) async fn read_upload(request: Request, max_bytes: usize) -> Result<Up
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max_bytes as u64) {
-        return Err(ApiError::TooLarge { limit_bytes: max_bytes });
+        return Err(ApiError::TooLarge {
+            limit_bytes: max_bytes,
+        });
     }
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase());
     let upload = match content_type.as_deref() {
-        Some(ct) if ct.starts_with("multipart/form-data") => read_multipart(request, max_bytes).await?,
+        Some(ct) if ct.starts_with("multipart/form-data") => {
+            read_multipart(request, max_bytes).await?
+        }
         None => read_raw(request, max_bytes).await?,
         Some(ct) if is_raw_audio_type(ct) => read_raw(request, max_bytes).await?,
         Some(ct) => {
@@ -55,14 +59,21 @@ fn is_raw_audio_type(content_type: &str) -> bool {
 }
 
 async fn read_raw(request: Request, max_bytes: usize) -> Result<Upload, ApiError> {
-    let bytes = Bytes::from_request(request, &()).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit_bytes: max_bytes }
-        } else {
-            ApiError::MalformedUpload(rejection.body_text())
-        }
-    })?;
-    Ok(Upload { bytes, filename: None })
+    let bytes = Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge {
+                    limit_bytes: max_bytes,
+                }
+            } else {
+                ApiError::MalformedUpload(rejection.body_text())
+            }
+        })?;
+    Ok(Upload {
+        bytes,
+        filename: None,
+    })
 }
 
 async fn read_multipart(request: Request, max_bytes: usize) -> Result<Upload, ApiError> {
@@ -71,7 +82,9 @@ async fn read_multipart(request: Request, max_bytes: usize) -> Result<Upload, Ap
         .map_err(|rejection| ApiError::MalformedUpload(rejection.body_text()))?;
     let multipart_error = |err: axum::extract::multipart::MultipartError| {
         if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit_bytes: max_bytes }
+            ApiError::TooLarge {
+                limit_bytes: max_bytes,
+            }
         } else {
             ApiError::MalformedUpload(err.body_text())
         }

@@ -42,8 +42,13 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{} body is not JSON ({e}): {:?}", self.status, String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} body is not JSON ({e}): {:?}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     /// The `error` message, after checking the error body's shape against the OpenAPI `Error` schema.
@@ -62,7 +67,11 @@ async fn send(app: Router, request: Request<Body>) -> Reply {
         .await
         .expect("body")
         .to_vec();
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn get(uri: &str) -> Request<Body> {
@@ -85,11 +94,20 @@ fn post_multipart(uri: &str, field: &str, filename: &str, data: &[u8]) -> Reques
     .into_bytes();
     body.extend_from_slice(data);
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    post_raw(uri, &format!("multipart/form-data; boundary={BOUNDARY}"), body)
+    post_raw(
+        uri,
+        &format!("multipart/form-data; boundary={BOUNDARY}"),
+        body,
+    )
 }
 
 fn report_of(reply: &Reply) -> AnalysisReport {
-    assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     assert_valid(&reply.json(), "AnalysisReport");
     serde_json::from_slice(&reply.body).expect("an AnalysisReport")
 }
@@ -110,7 +128,11 @@ fn top_class(file: &FileReport) -> Instrument {
 async fn analyze_raw_body_names_the_dominant_tone_and_scores_every_frame() {
     let (hz, seconds) = (440.0, 5.0);
     let wav = tone_wav(&[(hz, seconds), (660.0, 2.0)]);
-    let reply = send(fake_app(), post_raw("/api/analyze?filename=a440.wav", "audio/wav", wav)).await;
+    let reply = send(
+        fake_app(),
+        post_raw("/api/analyze?filename=a440.wav", "audio/wav", wav),
+    )
+    .await;
     let report = report_of(&reply);
     assert_eq!(report.model, FAKE_MODELS[0], "no model asked: the default");
     assert_eq!(report.classes, Instrument::names());
@@ -119,7 +141,11 @@ async fn analyze_raw_body_names_the_dominant_tone_and_scores_every_frame() {
     };
     assert_eq!(file.path, "a440.wav");
     assert_eq!(file.error, None);
-    assert!((file.duration_s - 7.0).abs() < 1e-6, "duration {}", file.duration_s);
+    assert!(
+        (file.duration_s - 7.0).abs() < 1e-6,
+        "duration {}",
+        file.duration_s
+    );
     assert_eq!(file.frames.len(), (7.0 / FRAME_SECONDS).ceil() as usize);
     for (i, frame) in file.frames.iter().enumerate() {
         assert!((frame.start_s - i as f64 * FRAME_SECONDS).abs() < 1e-9);
@@ -130,13 +156,21 @@ async fn analyze_raw_body_names_the_dominant_tone_and_scores_every_frame() {
     let last_top = (0..NUM_CLASSES)
         .max_by(|&a, &b| last.scores[a].total_cmp(&last.scores[b]))
         .expect("20 scores");
-    assert_eq!(Instrument::ALL[last_top], fake_class_of(660.0), "the timeline follows the second tone");
+    assert_eq!(
+        Instrument::ALL[last_top],
+        fake_class_of(660.0),
+        "the timeline follows the second tone"
+    );
 }
 
 #[tokio::test]
 async fn analyze_multipart_takes_the_file_field_and_its_name() {
     let wav = tone_wav(&[(220.0, 3.0)]);
-    let reply = send(fake_app(), post_multipart("/api/analyze", "file", "low.wav", &wav)).await;
+    let reply = send(
+        fake_app(),
+        post_multipart("/api/analyze", "file", "low.wav", &wav),
+    )
+    .await;
     let report = report_of(&reply);
     assert_eq!(report.files[0].path, "low.wav");
     assert_eq!(top_class(&report.files[0]), fake_class_of(220.0));
@@ -145,7 +179,15 @@ async fn analyze_multipart_takes_the_file_field_and_its_name() {
 #[tokio::test]
 async fn analyze_runs_the_requested_model() {
     let wav = tone_wav(&[(440.0, 3.0)]);
-    let reply = send(fake_app(), post_raw("/api/analyze?model=fake-shifted", "application/octet-stream", wav)).await;
+    let reply = send(
+        fake_app(),
+        post_raw(
+            "/api/analyze?model=fake-shifted",
+            "application/octet-stream",
+            wav,
+        ),
+    )
+    .await;
     let report = report_of(&reply);
     assert_eq!(report.model, "fake-shifted");
     let expected = (fake_class_of(440.0).index() + 1) % NUM_CLASSES;
@@ -155,11 +197,30 @@ async fn analyze_runs_the_requested_model() {
 #[tokio::test]
 async fn top_k_caps_the_present_list() {
     let wav = tone_wav(&[(440.0, 3.0)]);
-    let full = report_of(&send(fake_app(), post_raw("/api/analyze", "audio/wav", wav.clone())).await);
-    assert!(full.files[0].present.len() > 1, "the fake marks neighbours present too: {:?}", full.files[0].present);
-    let capped = report_of(&send(fake_app(), post_raw("/api/analyze?top_k=1", "audio/wav", wav)).await);
+    let full = report_of(
+        &send(
+            fake_app(),
+            post_raw("/api/analyze", "audio/wav", wav.clone()),
+        )
+        .await,
+    );
+    assert!(
+        full.files[0].present.len() > 1,
+        "the fake marks neighbours present too: {:?}",
+        full.files[0].present
+    );
+    let capped = report_of(
+        &send(
+            fake_app(),
+            post_raw("/api/analyze?top_k=1", "audio/wav", wav),
+        )
+        .await,
+    );
     assert_eq!(capped.files[0].present, full.files[0].present[..1]);
-    assert_eq!(capped.files[0].scores, full.files[0].scores, "scores of all 20 classes stay");
+    assert_eq!(
+        capped.files[0].scores, full.files[0].scores,
+        "scores of all 20 classes stay"
+    );
 }
 
 #[tokio::test]
@@ -199,8 +260,14 @@ async fn health_reports_load_and_limits() {
     assert_valid(&body, "Health");
     assert_eq!(body["status"], "ok");
     assert_eq!(body["running"], 0);
-    assert_eq!(body["limits"]["max_upload_bytes"], test_limits().max_upload_bytes);
-    assert_eq!(body["limits"]["max_concurrent"], test_limits().max_concurrent);
+    assert_eq!(
+        body["limits"]["max_upload_bytes"],
+        test_limits().max_upload_bytes
+    );
+    assert_eq!(
+        body["limits"]["max_concurrent"],
+        test_limits().max_concurrent
+    );
 }
 
 #[tokio::test]
@@ -217,12 +284,29 @@ async fn openapi_document_is_served_and_describes_every_route() {
         ("/api/health", "get"),
         ("/api/openapi.json", "get"),
     ] {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
-        let served = send(fake_app(), Request::builder().method(method.to_uppercase().as_str()).uri(path).body(Body::empty()).expect("request")).await;
-        assert_ne!(served.status, StatusCode::NOT_FOUND, "{path} is documented but not routed");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+        let served = send(
+            fake_app(),
+            Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(path)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_ne!(
+            served.status,
+            StatusCode::NOT_FOUND,
+            "{path} is documented but not routed"
+        );
     }
     // Every documented error status of /api/analyze answers with the Error schema.
-    let responses = doc["paths"]["/api/analyze"]["post"]["responses"].as_object().expect("responses");
+    let responses = doc["paths"]["/api/analyze"]["post"]["responses"]
+        .as_object()
+        .expect("responses");
     for status in ["400", "404", "413", "415", "422", "503", "504"] {
         assert!(responses.contains_key(status), "{status} undocumented");
     }
@@ -233,16 +317,34 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
     let reply = send(fake_app(), get("/")).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, include_str!("../assets/index.html").as_bytes());
-    assert!(reply.headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp").contains("default-src 'self'"));
+    assert!(
+        reply.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'self'")
+    );
     for (name, file, content_type) in [
-        ("app.js", include_str!("../assets/app.js"), "text/javascript"),
+        (
+            "app.js",
+            include_str!("../assets/app.js"),
+            "text/javascript",
+        ),
         ("app.css", include_str!("../assets/app.css"), "text/css"),
-        ("spectrogram-worker.js", include_str!("../assets/spectrogram-worker.js"), "text/javascript"),
+        (
+            "spectrogram-worker.js",
+            include_str!("../assets/spectrogram-worker.js"),
+            "text/javascript",
+        ),
     ] {
         let reply = send(fake_app(), get(&format!("/assets/{name}"))).await;
         assert_eq!(reply.status, StatusCode::OK, "{name}");
         assert_eq!(reply.body, file.as_bytes(), "{name}");
-        assert!(reply.headers[header::CONTENT_TYPE].to_str().expect("type").starts_with(content_type));
+        assert!(
+            reply.headers[header::CONTENT_TYPE]
+                .to_str()
+                .expect("type")
+                .starts_with(content_type)
+        );
     }
     let missing = send(fake_app(), get("/assets/missing.js")).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -256,17 +358,38 @@ async fn too_large_uploads_get_413_whether_declared_streamed_or_multipart() {
     let limit = test_limits().max_upload_bytes;
     let big = vec![0u8; limit + 1];
 
-    let declared = send(fake_app(), post_raw("/api/analyze", "audio/wav", big.clone())).await;
+    let declared = send(
+        fake_app(),
+        post_raw("/api/analyze", "audio/wav", big.clone()),
+    )
+    .await;
     assert_eq!(declared.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(declared.error().contains("1 MB"), "{}", declared.error());
 
-    let chunks = big.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>();
+    let chunks = big
+        .chunks(64 * 1024)
+        .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+        .collect::<Vec<_>>();
     let streamed = Body::from_stream(futures_util::stream::iter(chunks));
     let reply = send(fake_app(), post_raw("/api/analyze", "audio/wav", streamed)).await;
-    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "no Content-Length: {}", reply.error());
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "no Content-Length: {}",
+        reply.error()
+    );
 
-    let multipart = send(fake_app(), post_multipart("/api/analyze", "file", "big.wav", &big)).await;
-    assert_eq!(multipart.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", multipart.error());
+    let multipart = send(
+        fake_app(),
+        post_multipart("/api/analyze", "file", "big.wav", &big),
+    )
+    .await;
+    assert_eq!(
+        multipart.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        multipart.error()
+    );
 }
 
 #[tokio::test]
@@ -276,20 +399,48 @@ async fn corrupt_audio_gets_422_with_the_reason_and_the_server_keeps_serving() {
     let app = fake_app();
     let reply = send(app.clone(), post_raw("/api/analyze", "audio/wav", wav)).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(reply.error().starts_with("corrupt audio: "), "{}", reply.error());
-    let next = send(app, post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 1.0)]))).await;
+    assert!(
+        reply.error().starts_with("corrupt audio: "),
+        "{}",
+        reply.error()
+    );
+    let next = send(
+        app,
+        post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 1.0)])),
+    )
+    .await;
     assert_eq!(next.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn unsupported_audio_and_content_types_get_415() {
-    let reply = send(fake_app(), post_raw("/api/analyze", "audio/mpeg", b"ID3 not really an mp3".to_vec())).await;
+    let reply = send(
+        fake_app(),
+        post_raw(
+            "/api/analyze",
+            "audio/mpeg",
+            b"ID3 not really an mp3".to_vec(),
+        ),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(reply.error().starts_with("unsupported audio: "), "{}", reply.error());
+    assert!(
+        reply.error().starts_with("unsupported audio: "),
+        "{}",
+        reply.error()
+    );
 
-    let reply = send(fake_app(), post_raw("/api/analyze", "application/json", b"{}".to_vec())).await;
+    let reply = send(
+        fake_app(),
+        post_raw("/api/analyze", "application/json", b"{}".to_vec()),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(reply.error().contains("application/json"), "{}", reply.error());
+    assert!(
+        reply.error().contains("application/json"),
+        "{}",
+        reply.error()
+    );
 }
 
 #[tokio::test]
@@ -299,34 +450,127 @@ async fn too_long_audio_gets_422() {
         ..test_limits()
     };
     let app = app(AppState::new(Arc::new(FakeAnalyzer), limits));
-    let reply = send(app, post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 3.0)]))).await;
+    let reply = send(
+        app,
+        post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 3.0)])),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reply.error().contains("limit is 2 s"), "{}", reply.error());
 }
 
 #[tokio::test]
 async fn unknown_model_gets_404_naming_the_known_ones() {
-    let reply = send(fake_app(), post_raw("/api/analyze?model=nope", "audio/wav", tone_wav(&[(440.0, 1.0)]))).await;
+    let reply = send(
+        fake_app(),
+        post_raw(
+            "/api/analyze?model=nope",
+            "audio/wav",
+            tone_wav(&[(440.0, 1.0)]),
+        ),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     let message = reply.error();
-    assert!(message.contains("\"nope\"") && message.contains(FAKE_MODELS[1]), "{message}");
+    assert!(
+        message.contains("\"nope\"") && message.contains(FAKE_MODELS[1]),
+        "{message}"
+    );
+}
+
+/// The fake's models plus one whose checkpoint failed to load.
+struct WithBrokenModel;
+
+impl Analyzer for WithBrokenModel {
+    fn models(&self) -> Vec<ModelInfo> {
+        let mut models = FakeAnalyzer.models();
+        models.push(ModelInfo {
+            name: "broken".to_string(),
+            description: "cannot read broken/model.json: no such file".to_string(),
+            available: false,
+        });
+        models
+    }
+
+    fn analyze(&self, request: &AnalyzeRequest<'_>) -> Result<FileReport, AnalyzeError> {
+        assert_ne!(request.model, "broken", "the route refuses it first");
+        FakeAnalyzer.analyze(request)
+    }
+}
+
+#[tokio::test]
+async fn a_model_that_failed_to_load_is_listed_unavailable_and_gets_503() {
+    let app = app(AppState::new(Arc::new(WithBrokenModel), test_limits()));
+    let listed = send(app.clone(), get("/api/models")).await.json();
+    assert_valid(&listed, "Models");
+    assert_eq!(listed["models"][0]["available"], true);
+    assert_eq!(listed["models"][2]["available"], false);
+
+    let reply = send(
+        app.clone(),
+        post_raw(
+            "/api/analyze?model=broken",
+            "audio/wav",
+            tone_wav(&[(440.0, 1.0)]),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        !reply.headers.contains_key(header::RETRY_AFTER),
+        "retrying will not load it"
+    );
+    let message = reply.error();
+    assert!(
+        message.contains("\"broken\" is unavailable") && message.contains("no such file"),
+        "{message}"
+    );
+    let other = send(
+        app,
+        post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 1.0)])),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::OK, "the other models still work");
 }
 
 #[tokio::test]
 async fn empty_bodies_bad_queries_and_missing_fields_get_400() {
     for request in [
         post_raw("/api/analyze", "audio/wav", Vec::new()),
-        Request::post("/api/analyze").body(Body::empty()).expect("request"),
+        Request::post("/api/analyze")
+            .body(Body::empty())
+            .expect("request"),
         post_multipart("/api/analyze", "file", "empty.wav", &[]),
         post_multipart("/api/analyze", "audio", "x.wav", &tone_wav(&[(440.0, 1.0)])),
-        post_raw("/api/analyze", "multipart/form-data; boundary=zzz", b"garbage".to_vec()),
-        post_raw("/api/analyze?top_k=0", "audio/wav", tone_wav(&[(440.0, 1.0)])),
-        post_raw("/api/analyze?top_k=21", "audio/wav", tone_wav(&[(440.0, 1.0)])),
-        post_raw("/api/analyze?top_k=many", "audio/wav", tone_wav(&[(440.0, 1.0)])),
+        post_raw(
+            "/api/analyze",
+            "multipart/form-data; boundary=zzz",
+            b"garbage".to_vec(),
+        ),
+        post_raw(
+            "/api/analyze?top_k=0",
+            "audio/wav",
+            tone_wav(&[(440.0, 1.0)]),
+        ),
+        post_raw(
+            "/api/analyze?top_k=21",
+            "audio/wav",
+            tone_wav(&[(440.0, 1.0)]),
+        ),
+        post_raw(
+            "/api/analyze?top_k=many",
+            "audio/wav",
+            tone_wav(&[(440.0, 1.0)]),
+        ),
     ] {
         let uri = request.uri().clone();
         let reply = send(fake_app(), request).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}: {}", String::from_utf8_lossy(&reply.body));
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
         assert!(!reply.error().is_empty());
     }
 }
@@ -339,9 +583,27 @@ async fn wrong_methods_get_405_with_allow_and_unknown_paths_404() {
         (Method::POST, "/api/models", "GET"),
         (Method::DELETE, "/", "GET"),
     ] {
-        let reply = send(fake_app(), Request::builder().method(method.clone()).uri(uri).body(Body::empty()).expect("request")).await;
-        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
-        assert!(reply.headers[header::ALLOW].to_str().expect("allow").contains(allowed), "{method} {uri}");
+        let reply = send(
+            fake_app(),
+            Request::builder()
+                .method(method.clone())
+                .uri(uri)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}"
+        );
+        assert!(
+            reply.headers[header::ALLOW]
+                .to_str()
+                .expect("allow")
+                .contains(allowed),
+            "{method} {uri}"
+        );
         assert_eq!(reply.error(), "method not allowed");
     }
     let reply = send(fake_app(), get("/api/nothing")).await;
@@ -359,11 +621,25 @@ struct GateAnalyzer {
 }
 
 impl GateAnalyzer {
-    fn new() -> (Self, mpsc::UnboundedReceiver<()>, mpsc::UnboundedReceiver<()>, Arc<AtomicBool>) {
+    fn new() -> (
+        Self,
+        mpsc::UnboundedReceiver<()>,
+        mpsc::UnboundedReceiver<()>,
+        Arc<AtomicBool>,
+    ) {
         let (started, started_rx) = mpsc::unbounded_channel();
         let (cancelled, cancelled_rx) = mpsc::unbounded_channel();
         let open = Arc::new(AtomicBool::new(false));
-        (Self { started, cancelled, open: Arc::clone(&open) }, started_rx, cancelled_rx, open)
+        (
+            Self {
+                started,
+                cancelled,
+                open: Arc::clone(&open),
+            },
+            started_rx,
+            cancelled_rx,
+            open,
+        )
     }
 }
 
@@ -406,19 +682,30 @@ async fn requests_beyond_the_concurrency_limit_queue_then_get_503_with_retry_aft
     };
     let app = app(AppState::new(Arc::new(gate), limits));
     let wav = tone_wav(&[(440.0, 1.0)]);
-    let first = tokio::spawn(send(app.clone(), post_raw("/api/analyze", "audio/wav", wav.clone())));
+    let first = tokio::spawn(send(
+        app.clone(),
+        post_raw("/api/analyze", "audio/wav", wav.clone()),
+    ));
     recv_within(&mut started, "first analysis start").await;
 
     let health = send(app.clone(), get("/api/health")).await.json();
     assert_eq!(health["running"], 1);
-    let second = send(app.clone(), post_raw("/api/analyze", "audio/wav", wav.clone())).await;
+    let second = send(
+        app.clone(),
+        post_raw("/api/analyze", "audio/wav", wav.clone()),
+    )
+    .await;
     assert_eq!(second.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(second.headers[header::RETRY_AFTER], "1");
     assert!(second.error().contains("busy"), "{}", second.error());
 
     open.store(true, Ordering::Relaxed);
     let first = first.await.expect("first request task");
-    assert_eq!(first.status, StatusCode::OK, "the queued-out request does not disturb the running one");
+    assert_eq!(
+        first.status,
+        StatusCode::OK,
+        "the queued-out request does not disturb the running one"
+    );
     let third = send(app, post_raw("/api/analyze", "audio/wav", wav)).await;
     assert_eq!(third.status, StatusCode::OK, "the slot is free again");
 }
@@ -432,7 +719,10 @@ async fn a_queued_request_runs_when_a_slot_frees_up() {
     };
     let app = app(AppState::new(Arc::new(gate), limits));
     let wav = tone_wav(&[(440.0, 1.0)]);
-    let first = tokio::spawn(send(app.clone(), post_raw("/api/analyze", "audio/wav", wav.clone())));
+    let first = tokio::spawn(send(
+        app.clone(),
+        post_raw("/api/analyze", "audio/wav", wav.clone()),
+    ));
     recv_within(&mut started, "first analysis start").await;
     let second = tokio::spawn(send(app, post_raw("/api/analyze", "audio/wav", wav)));
     open.store(true, Ordering::Relaxed);
@@ -448,7 +738,11 @@ async fn an_analysis_past_the_timeout_gets_504_and_is_cancelled() {
         ..test_limits()
     };
     let app = app(AppState::new(Arc::new(gate), limits));
-    let reply = send(app, post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 1.0)]))).await;
+    let reply = send(
+        app,
+        post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 1.0)])),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
     assert!(reply.error().contains("timed out"), "{}", reply.error());
     recv_within(&mut cancelled, "cancellation after the timeout").await;
@@ -460,7 +754,9 @@ async fn a_client_that_disconnects_cancels_its_analysis() {
 
     let (gate, mut started, mut cancelled, _open) = GateAnalyzer::new();
     let state = AppState::new(Arc::new(gate), test_limits());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(insrec_server::serve(listener, state, async {
@@ -480,7 +776,10 @@ async fn a_client_that_disconnects_cancels_its_analysis() {
     recv_within(&mut cancelled, "cancellation after the disconnect").await;
 
     let _ = stop.send(());
-    server.await.expect("server task").expect("server stops cleanly");
+    server
+        .await
+        .expect("server task")
+        .expect("server stops cleanly");
 }
 
 /// Panics inside every analysis.
@@ -505,9 +804,22 @@ async fn an_internal_failure_gets_a_bare_500_and_frees_its_slot() {
     };
     let app = app(AppState::new(Arc::new(PanickingAnalyzer), limits));
     for _ in 0..2 {
-        let reply = send(app.clone(), post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 1.0)]))).await;
-        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", reply.error());
-        assert_eq!(reply.error(), "internal server error", "no internals leak to the client");
+        let reply = send(
+            app.clone(),
+            post_raw("/api/analyze", "audio/wav", tone_wav(&[(440.0, 1.0)])),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{}",
+            reply.error()
+        );
+        assert_eq!(
+            reply.error(),
+            "internal server error",
+            "no internals leak to the client"
+        );
     }
 }
 
@@ -521,16 +833,29 @@ fn openapi() -> Value {
 fn assert_valid(value: &Value, schema_name: &str) {
     let doc = openapi();
     let schema = &doc["components"]["schemas"][schema_name];
-    assert!(schema.is_object(), "no schema {schema_name} in openapi.json");
+    assert!(
+        schema.is_object(),
+        "no schema {schema_name} in openapi.json"
+    );
     let mut problems = Vec::new();
     check(&doc, schema, value, schema_name, &mut problems);
-    assert!(problems.is_empty(), "response does not match {schema_name}:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "response does not match {schema_name}:\n{}",
+        problems.join("\n")
+    );
 }
 
 fn check(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
     if let Some(reference) = schema["$ref"].as_str() {
         let name = reference.trim_start_matches("#/components/schemas/");
-        return check(doc, &doc["components"]["schemas"][name], value, at, problems);
+        return check(
+            doc,
+            &doc["components"]["schemas"][name],
+            value,
+            at,
+            problems,
+        );
     }
     let types: Vec<&str> = match &schema["type"] {
         Value::String(t) => vec![t.as_str()],
@@ -557,13 +882,19 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Ve
     {
         problems.push(format!("{at}: {value} not in enum"));
     }
-    if let Some(n) = value.as_f64() {
-        if schema["minimum"].as_f64().is_some_and(|min| n < min) || schema["maximum"].as_f64().is_some_and(|max| n > max) {
-            problems.push(format!("{at}: {n} out of range"));
-        }
+    if let Some(n) = value.as_f64()
+        && (schema["minimum"].as_f64().is_some_and(|min| n < min)
+            || schema["maximum"].as_f64().is_some_and(|max| n > max))
+    {
+        problems.push(format!("{at}: {n} out of range"));
     }
     if let Some(object) = value.as_object() {
-        for key in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for key in schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             if !object.contains_key(key) {
                 problems.push(format!("{at}: missing required {key:?}"));
             }
@@ -573,7 +904,13 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Ve
             if property.is_object() {
                 check(doc, property, item, &format!("{at}.{key}"), problems);
             } else if schema["additionalProperties"].is_object() {
-                check(doc, &schema["additionalProperties"], item, &format!("{at}.{key}"), problems);
+                check(
+                    doc,
+                    &schema["additionalProperties"],
+                    item,
+                    &format!("{at}.{key}"),
+                    problems,
+                );
             } else if schema["properties"].is_object() {
                 problems.push(format!("{at}: undocumented property {key:?}"));
             }
@@ -581,7 +918,9 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Ve
     }
     if let Some(items) = value.as_array() {
         let len = items.len() as u64;
-        if schema["minItems"].as_u64().is_some_and(|min| len < min) || schema["maxItems"].as_u64().is_some_and(|max| len > max) {
+        if schema["minItems"].as_u64().is_some_and(|min| len < min)
+            || schema["maxItems"].as_u64().is_some_and(|max| len > max)
+        {
             problems.push(format!("{at}: {len} items out of range"));
         }
         for (i, item) in items.iter().enumerate() {

@@ -61,7 +61,9 @@ pub(crate) async fn analyze(
                 limit_s: limit.as_secs_f64(),
             });
         }
-        Ok(Err(join_error)) => return Err(ApiError::Internal(format!("analysis task: {join_error}"))),
+        Ok(Err(join_error)) => {
+            return Err(ApiError::Internal(format!("analysis task: {join_error}")));
+        }
         Ok(Ok(result)) => result?,
     };
     file.path = filename.unwrap_or_else(|| "upload".to_string());
@@ -83,17 +85,24 @@ fn check_top_k(k: usize) -> Result<usize, ApiError> {
     }
 }
 
-/// The requested model, or the analyzer's default (its first).
+/// The requested model, or the analyzer's default (its first); refused early when it is unknown or failed to load.
 fn resolve_model(analyzer: &dyn Analyzer, requested: Option<String>) -> Result<String, ApiError> {
     let models = analyzer.models();
-    match requested {
-        None => models
-            .into_iter()
-            .next()
-            .map(|m| m.name)
-            .ok_or_else(|| ApiError::Internal("the analyzer offers no models".to_string())),
-        Some(name) if models.iter().any(|m| m.name == name) => Ok(name),
-        Some(name) => Err(AnalyzeError::UnknownModel {
+    let chosen = match &requested {
+        None => models.first(),
+        Some(name) => models.iter().find(|m| &m.name == name),
+    };
+    match (chosen, requested) {
+        (Some(model), _) if model.available => Ok(model.name.clone()),
+        (Some(model), _) => Err(AnalyzeError::ModelUnavailable {
+            name: model.name.clone(),
+            reason: model.description.clone(),
+        }
+        .into()),
+        (None, None) => Err(ApiError::Internal(
+            "the analyzer offers no models".to_string(),
+        )),
+        (None, Some(name)) => Err(AnalyzeError::UnknownModel {
             name,
             known: models.into_iter().map(|m| m.name).collect(),
         }

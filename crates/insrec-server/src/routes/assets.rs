@@ -1,7 +1,9 @@
 //! The single-page app and the OpenAPI document, embedded in the binary.
 
 use axum::extract::Path;
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
 use axum::response::{IntoResponse, Response};
 
 use crate::ApiError;
@@ -11,8 +13,16 @@ pub(crate) const OPENAPI_JSON: &str = include_str!("../../assets/openapi.json");
 
 /// Files under `/assets/`: name, content type, body.
 const ASSETS: [(&str, &str, &str); 3] = [
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
-    ("app.css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../assets/app.css"),
+    ),
     (
         "spectrogram-worker.js",
         "text/javascript; charset=utf-8",
@@ -69,14 +79,17 @@ mod tests {
         for (name, _, body) in ASSETS {
             assert!(!body.trim().is_empty(), "{name} is empty");
             let referenced = INDEX_HTML.contains(&format!("/assets/{name}"))
-                || ASSETS.iter().any(|(_, _, other)| other.contains(&format!("/assets/{name}")));
+                || ASSETS
+                    .iter()
+                    .any(|(_, _, other)| other.contains(&format!("/assets/{name}")));
             assert!(referenced, "{name} is embedded but nothing loads it");
         }
     }
 
     #[test]
     fn openapi_document_is_json_3_1() {
-        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json parses");
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("openapi.json parses");
         assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
     }
 }

@@ -19,7 +19,9 @@ pub fn tone_wav(segments: &[(f64, f64)]) -> Vec<u8> {
             let time = t as f64 / f64::from(RATE);
             let tremolo = 0.35 + 0.15 * (2.0 * std::f64::consts::PI * 0.2 * time).sin();
             let sample = tremolo * (2.0 * std::f64::consts::PI * hz * time).sin();
-            writer.write_sample((sample * f64::from(i16::MAX)) as i16).expect("wav sample");
+            writer
+                .write_sample((sample * f64::from(i16::MAX)) as i16)
+                .expect("wav sample");
             t += 1;
         }
     }

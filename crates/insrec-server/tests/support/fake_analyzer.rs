@@ -27,6 +27,7 @@ impl Analyzer for FakeAnalyzer {
             .map(|name| ModelInfo {
                 name: name.to_string(),
                 description: format!("test stand-in ({name})"),
+                available: true,
             })
             .collect()
     }
@@ -45,9 +46,11 @@ impl Analyzer for FakeAnalyzer {
         let (samples, sample_rate) = decode_wav(request.audio)?;
         let duration_s = samples.len() as f64 / f64::from(sample_rate);
         if duration_s > request.max_duration_s {
-            return Err(AnalyzeError::TooLong {
-                duration_s,
-                max_s: request.max_duration_s,
+            return Err(AnalyzeError::LimitExceeded {
+                reason: format!(
+                    "audio is {duration_s:.1} s long; the limit is {} s",
+                    request.max_duration_s
+                ),
             });
         }
         let frame_len = ((FRAME_SECONDS * f64::from(sample_rate)) as usize).max(1);
@@ -92,11 +95,16 @@ fn decode_wav(bytes: &[u8]) -> Result<(Vec<f32>, u32), AnalyzeError> {
             reason: "the fake analyzer reads only WAV".to_string(),
         });
     }
-    let corrupt = |e: hound::Error| AnalyzeError::Corrupt { reason: e.to_string() };
+    let corrupt = |e: hound::Error| AnalyzeError::Corrupt {
+        reason: e.to_string(),
+    };
     let mut reader = hound::WavReader::new(Cursor::new(bytes)).map_err(corrupt)?;
     let spec = reader.spec();
     let interleaved: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>().map_err(corrupt)?,
+        hound::SampleFormat::Float => reader
+            .samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(corrupt)?,
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample.max(1) - 1)) as f32;
             reader
@@ -116,7 +124,10 @@ fn decode_wav(bytes: &[u8]) -> Result<(Vec<f32>, u32), AnalyzeError> {
 
 /// Scores of one frame: a bump around the class of its pitch, scaled by loudness.
 fn frame_scores(chunk: &[f32], sample_rate: u32, shift: usize) -> [f32; NUM_CLASSES] {
-    let crossings = chunk.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+    let crossings = chunk
+        .windows(2)
+        .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+        .count();
     let hz = crossings as f64 * f64::from(sample_rate) / (2.0 * chunk.len() as f64);
     let rms = (chunk.iter().map(|s| s * s).sum::<f32>() / chunk.len() as f32).sqrt();
     let loudness = (rms * 3.0).min(1.0);
