@@ -32,4 +32,5 @@ parity! {
     hi_patch => HiPatch;
     informer => Informer;
     timesnet => TimesNet;
+    reformer => Reformer;
 }

@@ -105,4 +105,5 @@ production! {
     hi_patch => HiPatch;
     informer => Informer;
     timesnet => TimesNet;
+    reformer => Reformer;
 }

@@ -31,4 +31,5 @@ training! {
     hi_patch => HiPatch;
     informer => Informer;
     timesnet => TimesNet;
+    reformer => Reformer;
 }
