@@ -33,4 +33,5 @@ parity! {
     informer => Informer;
     timesnet => TimesNet;
     reformer => Reformer;
+    mtan => MTan;
 }

@@ -106,4 +106,5 @@ production! {
     informer => Informer;
     timesnet => TimesNet;
     reformer => Reformer;
+    mtan => MTan;
 }

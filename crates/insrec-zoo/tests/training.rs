@@ -32,4 +32,5 @@ training! {
     informer => Informer;
     timesnet => TimesNet;
     reformer => Reformer;
+    mtan => MTan;
 }
