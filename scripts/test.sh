@@ -5,6 +5,4 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
-if [ -f crates/insrec-server/tests/browser/run.sh ]; then
-  bash crates/insrec-server/tests/browser/run.sh
-fi
+bash crates/insrec-server/tests/browser/run.sh

@@ -10,5 +10,5 @@ for tool in chromium chromedriver; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install -y chromium chromium-driver)" >&2; exit 1; }
 done
 cd "$root"
-cargo run --quiet -p insrec-server --example browser_check -- \
+cargo run --quiet --locked -p insrec-server --example browser_check -- \
   --out "$out" --chromium "$(command -v chromium)" --chromedriver "$(command -v chromedriver)"
