@@ -34,4 +34,5 @@ parity! {
     timesnet => TimesNet;
     reformer => Reformer;
     mtan => MTan;
+    primenet => PrimeNet;
 }

@@ -107,4 +107,5 @@ production! {
     timesnet => TimesNet;
     reformer => Reformer;
     mtan => MTan;
+    primenet => PrimeNet;
 }

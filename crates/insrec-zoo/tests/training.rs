@@ -33,4 +33,5 @@ training! {
     timesnet => TimesNet;
     reformer => Reformer;
     mtan => MTan;
+    primenet => PrimeNet;
 }
