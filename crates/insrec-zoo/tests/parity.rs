@@ -35,4 +35,5 @@ parity! {
     reformer => Reformer;
     mtan => MTan;
     primenet => PrimeNet;
+    raindrop => Raindrop;
 }

@@ -108,4 +108,5 @@ production! {
     reformer => Reformer;
     mtan => MTan;
     primenet => PrimeNet;
+    raindrop => Raindrop;
 }

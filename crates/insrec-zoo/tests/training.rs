@@ -34,4 +34,5 @@ training! {
     reformer => Reformer;
     mtan => MTan;
     primenet => PrimeNet;
+    raindrop => Raindrop;
 }
