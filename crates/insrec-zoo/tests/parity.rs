@@ -36,4 +36,5 @@ parity! {
     mtan => MTan;
     primenet => PrimeNet;
     raindrop => Raindrop;
+    pyraformer => Pyraformer;
 }

@@ -109,4 +109,5 @@ production! {
     mtan => MTan;
     primenet => PrimeNet;
     raindrop => Raindrop;
+    pyraformer => Pyraformer;
 }

@@ -35,4 +35,5 @@ training! {
     mtan => MTan;
     primenet => PrimeNet;
     raindrop => Raindrop;
+    pyraformer => Pyraformer;
 }
