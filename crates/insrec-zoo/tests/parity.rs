@@ -37,4 +37,5 @@ parity! {
     primenet => PrimeNet;
     raindrop => Raindrop;
     pyraformer => Pyraformer;
+    crossformer => Crossformer;
 }

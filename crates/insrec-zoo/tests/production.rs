@@ -110,4 +110,5 @@ production! {
     primenet => PrimeNet;
     raindrop => Raindrop;
     pyraformer => Pyraformer;
+    crossformer => Crossformer;
 }

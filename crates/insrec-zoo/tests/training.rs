@@ -36,4 +36,5 @@ training! {
     primenet => PrimeNet;
     raindrop => Raindrop;
     pyraformer => Pyraformer;
+    crossformer => Crossformer;
 }
