@@ -111,3 +111,51 @@ fn a_model_that_fails_to_load_is_offered_unavailable_with_a_json_error() {
     let message = error["error"].as_str().unwrap_or_default();
     assert!(message.contains("is unavailable"), "{message}");
 }
+
+#[test]
+fn the_default_model_analyses_an_upload_and_refuses_a_corrupt_one() {
+    let server = Server::start(&[]);
+    let (status, models) = server.get("/api/models");
+    assert_eq!(status, 200, "{models}");
+    assert_eq!(models["default"], "default");
+    assert_eq!(models["models"][0]["available"], true, "{models}");
+
+    let ogg = std::fs::read(insrec_testutil::fixture("vggish/000046_3840.ogg")).expect("fixture");
+    let (status, report) = server.request(
+        "POST",
+        "/api/analyze?filename=clip.ogg&top_k=2",
+        "audio/ogg",
+        &ogg,
+    );
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["model"], "default");
+    let file = &report["files"][0];
+    assert_eq!(file["path"], "clip.ogg");
+    assert!(
+        (file["duration_s"].as_f64().unwrap_or(0.0) - 10.0).abs() < 0.01,
+        "{file}"
+    );
+    assert_eq!(file["frames"].as_array().map(Vec::len), Some(10));
+    let scores = file["scores"].as_object().expect("scores");
+    assert_eq!(scores.len(), 20);
+    assert!(
+        scores
+            .values()
+            .all(|s| s.as_f64().is_some_and(|s| (0.0..=1.0).contains(&s))),
+        "{scores:?}"
+    );
+    assert!(file["present"].as_array().is_some_and(|p| p.len() <= 2));
+
+    let mut corrupt = ogg.clone();
+    corrupt[200..]
+        .iter_mut()
+        .for_each(|b| *b = b.wrapping_mul(31) ^ 0x5a);
+    let (status, error) = server.request("POST", "/api/analyze", "audio/ogg", &corrupt);
+    assert!((400..500).contains(&status), "{status}: {error}");
+    assert!(
+        error["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{error}"
+    );
+    let (status, _) = server.request("POST", "/api/analyze", "audio/ogg", &ogg);
+    assert_eq!(status, 200, "the server keeps serving");
+}

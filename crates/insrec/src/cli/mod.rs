@@ -1,11 +1,15 @@
 //! Subcommands. Each module holds its clap `Args` struct and a `run` function.
 
 mod analyze;
+mod bench;
+mod embed;
+mod eval;
 mod features;
 mod models;
 mod recognizers;
 mod serve;
 mod synth;
+mod train;
 
 use std::process::ExitCode;
 
@@ -28,12 +32,20 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Compute VGGish log-mel examples [N, 96, 64] of an audio file and write them as .npy.
     Features(features::FeaturesArgs),
+    /// Compute VGGish features [N, 10, 128] (OpenMIC-2018's X) of audio files, with sample keys.
+    Embed(embed::EmbedArgs),
     /// Render a labelled training corpus from SoundFonts and drum kits.
     Synth(synth::SynthArgs),
     /// List the sequence classifiers (PyOmniTS backbones) with their parameter counts.
     Models(models::ModelsArgs),
     /// Serve the web page and the JSON API (default http://127.0.0.1:8080/).
     Serve(serve::ServeArgs),
+    /// Train a sequence classifier on a dataset (resumable; best model kept on validation).
+    Train(train::TrainArgs),
+    /// Evaluate a trained classifier: official masked metrics and the seed's metrics.
+    Eval(eval::EvalArgs),
+    /// Train and evaluate several classifiers; write a markdown table.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs one subcommand; the exit code says whether every item succeeded.
@@ -41,9 +53,13 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Analyze(args) => analyze::run(args),
         Command::Features(args) => features::run(args),
+        Command::Embed(args) => embed::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Models(args) => models::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

@@ -1,0 +1,52 @@
+//! Compute and size of a [`CompactConfig`], counted layer by layer (multiply-adds × 2).
+
+use insrec_core::NUM_CLASSES;
+use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
+
+use super::head::HeadKind;
+use super::model::CompactConfig;
+
+/// Most floating-point operations allowed per 0.96 s frame (encoder + head).
+pub const MAX_FLOPS_PER_FRAME: u64 = 30_000_000;
+/// Most parameters allowed.
+pub const MAX_PARAMS: usize = 5_000_000;
+
+/// Floating-point operations of one frame through the encoder and the head (2 per multiply-add;
+/// normalisation and activations are left out, they are a few percent).
+pub fn flops_per_frame(config: &CompactConfig) -> u64 {
+    let enc = &config.encoder;
+    let (mut h, mut w) = ((EXAMPLE_FRAMES / enc.time_pool.max(1)).div_ceil(2), MEL_BANDS.div_ceil(2));
+    let mut macs = (h * w * enc.stem_channels * 9) as u64;
+    let mut channels = enc.stem_channels;
+    for block in &enc.blocks {
+        h = h.div_ceil(block.stride);
+        w = w.div_ceil(block.stride);
+        let spatial_out = if enc.separable {
+            channels
+        } else {
+            block.channels
+        };
+        let groups = if enc.separable { channels } else { 1 };
+        macs += (h * w * spatial_out * 9 * channels / groups) as u64;
+        if enc.se_ratio > 0 {
+            macs += (2 * spatial_out * (spatial_out / enc.se_ratio).max(4)) as u64;
+        }
+        if enc.separable {
+            macs += (h * w * channels * block.channels) as u64;
+        }
+        channels = block.channels;
+    }
+    macs += (channels * enc.embedding_dim) as u64;
+    let head = &config.head;
+    let (d, hid) = (head.input_dim, head.hidden);
+    macs += match head.kind {
+        HeadKind::Mlp => d * hid,
+        HeadKind::Tcn => 3 * d * hid + 3 * hid * hid + hid * hid,
+        HeadKind::BiGru => {
+            let g = hid / 2;
+            2 * 3 * (d * g + g * g) + 2 * g * hid
+        }
+    } as u64;
+    macs += (hid * NUM_CLASSES) as u64;
+    2 * macs
+}

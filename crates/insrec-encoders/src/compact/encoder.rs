@@ -1,0 +1,210 @@
+//! [`CompactEncoder`]: one 0.96 s log-mel example → one embedding, with mobile-style blocks.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d,
+    conv::{Conv2d, Conv2dConfig},
+};
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::{Device, Tensor};
+use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
+
+/// One block: channels out and stride of its 3×3 convolution.
+#[derive(Config, Debug, PartialEq, Copy)]
+pub struct BlockSpec {
+    pub channels: usize,
+    pub stride: usize,
+}
+
+/// Hyper-parameters of [`CompactEncoder`].
+#[derive(Config, Debug, PartialEq)]
+pub struct CompactEncoderConfig {
+    /// Log-mel frames averaged into one before the stem (1 keeps all 96).
+    #[config(default = 2)]
+    pub time_pool: usize,
+    /// Channels of the stride-2 stem convolution.
+    #[config(default = 16)]
+    pub stem_channels: usize,
+    /// Convolution blocks after the stem.
+    #[config(
+        default = "vec![BlockSpec::new(32, 2), BlockSpec::new(64, 2), BlockSpec::new(128, 2), BlockSpec::new(128, 1)]"
+    )]
+    pub blocks: Vec<BlockSpec>,
+    /// Squeeze-excitation bottleneck ratio (channels / ratio); 0 disables it.
+    #[config(default = 4)]
+    pub se_ratio: usize,
+    /// Depthwise-separable blocks (depthwise 3×3 + pointwise 1×1) instead of full 3×3
+    /// convolutions. Fewer FLOPs, but burn's CPU backend runs grouped convolutions (and their
+    /// gradients) far slower than full ones, so full convolutions train faster here.
+    #[config(default = false)]
+    pub separable: bool,
+    /// Width of the embedding.
+    #[config(default = 128)]
+    pub embedding_dim: usize,
+    /// Log-mel value subtracted before the stem (training-set mean).
+    #[config(default = 0.0)]
+    pub input_mean: f64,
+    /// Log-mel scale divided out before the stem (training-set standard deviation).
+    #[config(default = 1.0)]
+    pub input_std: f64,
+}
+
+impl CompactEncoderConfig {
+    /// Builds the encoder with fresh weights.
+    pub fn init(&self, device: &Device) -> CompactEncoder {
+        let stem = Conv2dConfig::new([1, self.stem_channels], [3, 3])
+            .with_stride([2, 2])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_bias(false)
+            .init(device);
+        let mut channels = self.stem_channels;
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|spec| {
+                let block = ConvBlock::new(channels, *spec, self.se_ratio, self.separable, device);
+                channels = spec.channels;
+                block
+            })
+            .collect();
+        CompactEncoder {
+            stem,
+            stem_norm: BatchNormConfig::new(self.stem_channels).init(device),
+            blocks,
+            embedding: LinearConfig::new(channels, self.embedding_dim).init(device),
+            time_pool: self.time_pool.max(1),
+            input_mean: self.input_mean as f32,
+            input_scale: (1.0 / self.input_std) as f32,
+        }
+    }
+
+    /// Channels of the last block (before the embedding projection).
+    pub fn last_channels(&self) -> usize {
+        self.blocks
+            .last()
+            .map_or(self.stem_channels, |b| b.channels)
+    }
+}
+
+/// Squeeze-excitation: channel weights from the globally pooled feature map.
+#[derive(Module, Debug)]
+pub struct SqueezeExcitation {
+    pub reduce: Linear,
+    pub expand: Linear,
+}
+
+impl SqueezeExcitation {
+    /// # Shapes
+    /// `[batch, channels, h, w]` → same.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [batch, channels, _, _] = x.dims();
+        let pooled = x.clone().mean_dim(3).mean_dim(2).reshape([batch, channels]);
+        let weights = sigmoid(self.expand.forward(relu(self.reduce.forward(pooled))));
+        x * weights.reshape([batch, channels, 1, 1])
+    }
+}
+
+/// A 3×3 convolution (strided; full, or depthwise followed by a pointwise 1×1) → BN → ReLU →
+/// squeeze-excitation, with a residual connection when the shape is kept.
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    pub spatial: Conv2d,
+    pub spatial_norm: BatchNorm,
+    pub excitation: Option<SqueezeExcitation>,
+    pub pointwise: Option<Conv2d>,
+    pub pointwise_norm: Option<BatchNorm>,
+    pub residual: bool,
+}
+
+impl ConvBlock {
+    fn new(
+        channels_in: usize,
+        spec: BlockSpec,
+        se_ratio: usize,
+        separable: bool,
+        device: &Device,
+    ) -> Self {
+        let spatial_out = if separable {
+            channels_in
+        } else {
+            spec.channels
+        };
+        let excitation = (se_ratio > 0).then(|| {
+            let hidden = (spatial_out / se_ratio).max(4);
+            SqueezeExcitation {
+                reduce: LinearConfig::new(spatial_out, hidden).init(device),
+                expand: LinearConfig::new(hidden, spatial_out).init(device),
+            }
+        });
+        Self {
+            spatial: Conv2dConfig::new([channels_in, spatial_out], [3, 3])
+                .with_stride([spec.stride, spec.stride])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_groups(if separable { channels_in } else { 1 })
+                .with_bias(false)
+                .init(device),
+            spatial_norm: BatchNormConfig::new(spatial_out).init(device),
+            excitation,
+            pointwise: separable.then(|| {
+                Conv2dConfig::new([channels_in, spec.channels], [1, 1])
+                    .with_bias(false)
+                    .init(device)
+            }),
+            pointwise_norm: separable.then(|| BatchNormConfig::new(spec.channels).init(device)),
+            residual: spec.stride == 1 && channels_in == spec.channels,
+        }
+    }
+
+    /// # Shapes
+    /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]` (rounded up).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mut y = self.spatial_norm.forward(self.spatial.forward(x.clone()));
+        if let (Some(pointwise), Some(norm)) = (&self.pointwise, &self.pointwise_norm) {
+            y = relu(y);
+            if let Some(se) = &self.excitation {
+                y = se.forward(y);
+            }
+            y = norm.forward(pointwise.forward(y));
+        } else if let Some(se) = &self.excitation {
+            y = se.forward(relu(y));
+        }
+        if self.residual { relu(y + x) } else { relu(y) }
+    }
+}
+
+/// Log-mel example `[96, 64]` → embedding: stride-2 stem, strided 3×3 convolution blocks with
+/// squeeze-excitation, global average pooling and a linear projection.
+#[derive(Module, Debug)]
+pub struct CompactEncoder {
+    pub stem: Conv2d,
+    pub stem_norm: BatchNorm,
+    pub blocks: Vec<ConvBlock>,
+    pub embedding: Linear,
+    pub time_pool: usize,
+    pub input_mean: f32,
+    pub input_scale: f32,
+}
+
+impl CompactEncoder {
+    /// # Shapes
+    /// `[n, 96, 64]` → `[n, embedding_dim]`.
+    pub fn forward(&self, examples: Tensor<3>) -> Tensor<2> {
+        let [n, _, _] = examples.dims();
+        let rows = EXAMPLE_FRAMES / self.time_pool;
+        let x = examples
+            .narrow(1, 0, rows * self.time_pool)
+            .reshape([n, rows, self.time_pool, MEL_BANDS])
+            .mean_dim(2)
+            .reshape([n, 1, rows, MEL_BANDS]);
+        let x = (x - self.input_mean) * self.input_scale;
+        // [n, stem, rows / 2, 32]
+        let mut x = relu(self.stem_norm.forward(self.stem.forward(x)));
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        let [_, channels, _, _] = x.dims();
+        let pooled = x.mean_dim(3).mean_dim(2).reshape([n, channels]);
+        self.embedding.forward(pooled)
+    }
+}

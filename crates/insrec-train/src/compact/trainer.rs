@@ -1,0 +1,596 @@
+//! The training loop: AdamW with warm-up and cosine decay, frame-level BCE on augmented items,
+//! validation each epoch, atomic checkpoints, resume, early stopping, export with tuned thresholds.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::store::ModuleRecord;
+use burn::tensor::activation::relu;
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
+use insrec_encoders::compact::{
+    CompactConfig, CompactModel, FORMAT, HeadKind, ModelDescription, flops_per_frame, write_dir,
+};
+use insrec_eval::tune_thresholds;
+use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
+use insrec_synth::{Split, SynthCorpus};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::augment::{Augmentation, ITEM_LEN, training_item};
+use super::bank::MelBank;
+use super::error::{Result, TrainError};
+use super::evaluate::{SplitMetrics, SplitPredictions};
+
+/// Everything that decides a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSettings {
+    pub head: HeadKind,
+    pub epochs: usize,
+    /// Clips per step (each gives ten frames).
+    pub batch_clips: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f32,
+    pub warmup_steps: usize,
+    /// Epochs without a better validation mAP before stopping.
+    pub patience: usize,
+    pub seed: u64,
+    /// Use at most this many training clips (all when `None`).
+    pub max_train_clips: Option<usize>,
+    pub augmentation: Augmentation,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            head: HeadKind::Tcn,
+            epochs: 30,
+            batch_clips: 24,
+            learning_rate: 3e-3,
+            weight_decay: 1e-4,
+            warmup_steps: 150,
+            patience: 6,
+            seed: 0,
+            max_train_clips: None,
+            augmentation: Augmentation::default(),
+        }
+    }
+}
+
+/// Where a run stands; written with every checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunState {
+    settings: TrainSettings,
+    config: CompactConfig,
+    /// Epochs finished.
+    epoch: usize,
+    best_epoch: usize,
+    best_map: f64,
+    seconds: f64,
+}
+
+/// One line of `log.jsonl`.
+#[derive(Debug, Serialize)]
+struct EpochLog {
+    epoch: usize,
+    loss: f64,
+    learning_rate: f64,
+    valid_map: Option<f64>,
+    valid_frame_map: Option<f64>,
+    valid_f1_at_half: Option<f64>,
+    seconds: f64,
+}
+
+/// What a finished run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainOutcome {
+    pub model_dir: PathBuf,
+    pub best_epoch: usize,
+    pub valid: SplitMetrics,
+    pub test: Option<SplitMetrics>,
+    pub thresholds: [f32; NUM_CLASSES],
+}
+
+struct Paths {
+    checkpoint: PathBuf,
+    best: PathBuf,
+    log: PathBuf,
+    model: PathBuf,
+}
+
+impl Paths {
+    fn new(out: &Path) -> Self {
+        Self {
+            checkpoint: out.join("checkpoint"),
+            best: out.join("best"),
+            log: out.join("log.jsonl"),
+            model: out.join("model"),
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    let template = format!("{what} {{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {{msg}}");
+    bar.set_style(ProgressStyle::with_template(&template).unwrap_or(ProgressStyle::default_bar()));
+    bar
+}
+
+/// Trains a compact model on the corpus in `corpus_dir`, writing checkpoints, `log.jsonl` and
+/// finally `model/` (model.json + weights.bpk) into `out`. Resumes from `out/checkpoint` when
+/// it exists. `metadata` is stored in the exported model.json with the metrics.
+pub fn train(
+    corpus_dir: &Path,
+    out: &Path,
+    settings: &TrainSettings,
+    metadata: serde_json::Value,
+) -> Result<TrainOutcome> {
+    let paths = Paths::new(out);
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let corpus = SynthCorpus::open(corpus_dir)?;
+    let mut train_ids = corpus.indices(Split::Train);
+    if let Some(max) = settings.max_train_clips {
+        train_ids.truncate(max);
+    }
+    let valid_ids = corpus.indices(Split::Valid);
+    let test_ids = corpus.indices(Split::Test);
+    if train_ids.is_empty() {
+        return Err(TrainError::EmptySplit("train"));
+    }
+    if valid_ids.is_empty() {
+        return Err(TrainError::EmptySplit("valid"));
+    }
+    let load = |ids: &[usize], what: &str| {
+        let bar = bar(ids.len() as u64, what);
+        let bank = MelBank::load(&corpus, ids, &bar);
+        bar.finish_and_clear();
+        bank
+    };
+    let train_bank = load(&train_ids, "log-mel train")?;
+    let valid_bank = load(&valid_ids, "log-mel valid")?;
+    tracing::info!(
+        train = train_bank.len(),
+        valid = valid_bank.len(),
+        test = test_ids.len(),
+        "corpus loaded"
+    );
+
+    let device = Device::flex().autodiff();
+    let (mut state, mut model, mut optimizer) = match resume(&paths, settings, &device)? {
+        Some(resumed) => resumed,
+        None => {
+            let (mean, std) = train_bank.statistics();
+            let mut config = CompactConfig::with_head_kind(settings.head);
+            config.encoder.input_mean = mean;
+            config.encoder.input_std = std;
+            device.seed(settings.seed);
+            let model = config.init(&device);
+            let state = RunState {
+                settings: settings.clone(),
+                config,
+                epoch: 0,
+                best_epoch: 0,
+                best_map: f64::NEG_INFINITY,
+                seconds: 0.0,
+            };
+            (state, model, optimizer_config(settings).init())
+        }
+    };
+    tracing::info!(
+        params = model.num_params(),
+        flops_per_frame = flops_per_frame(&state.config),
+        "model"
+    );
+
+    let steps_per_epoch = train_bank.len() / settings.batch_clips;
+    let total_steps = steps_per_epoch * settings.epochs;
+    let plain = Device::flex();
+    while state.epoch < settings.epochs && state.epoch - state.best_epoch <= settings.patience {
+        let started = Instant::now();
+        let epoch = state.epoch;
+        let order = shuffled(train_bank.len(), settings.seed, epoch);
+        let bar = bar(steps_per_epoch as u64, &format!("epoch {:>2}", epoch + 1));
+        let mut loss_sum = 0.0;
+        let mut lr = 0.0;
+        for step in 0..steps_per_epoch {
+            let clips = &order[step * settings.batch_clips..(step + 1) * settings.batch_clips];
+            let (input, targets) = batch(&train_bank, clips, settings, epoch, step, &device);
+            let logits = model.forward(input);
+            let loss = bce_with_logits(logits, targets);
+            let value = f64::from(loss.clone().into_scalar::<f32>());
+            loss_sum += value;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            lr = learning_rate(settings, epoch * steps_per_epoch + step, total_steps);
+            model = optimizer.step(lr, model, grads);
+            bar.inc(1);
+            bar.set_message(format!(
+                "loss {:.4} lr {lr:.2e}",
+                loss_sum / (step + 1) as f64
+            ));
+        }
+        bar.finish_and_clear();
+        let inference = model.valid().to_device(&plain);
+        let valid = SplitMetrics::new(
+            &SplitPredictions::new(&inference, &valid_bank, &plain)?,
+            &[0.5; NUM_CLASSES],
+        )?;
+        let map = valid.clip.mean_average_precision.unwrap_or(0.0);
+        state.epoch += 1;
+        state.seconds += started.elapsed().as_secs_f64();
+        if map > state.best_map {
+            state.best_map = map;
+            state.best_epoch = state.epoch;
+            write_atomically(&paths.best.join("model.bpk"), &model_bytes(&inference)?)?;
+        }
+        let log = EpochLog {
+            epoch: state.epoch,
+            loss: loss_sum / steps_per_epoch.max(1) as f64,
+            learning_rate: lr,
+            valid_map: valid.clip.mean_average_precision,
+            valid_frame_map: valid.frame_map,
+            valid_f1_at_half: valid.clip.macro_f1,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        tracing::info!(?log, "epoch done");
+        append_line(&paths.log, &log)?;
+        save_checkpoint(&paths, &state, &inference, &optimizer)?;
+    }
+
+    export(&corpus, &paths, &state, &valid_bank, &test_ids, metadata)
+}
+
+/// Exports the best weights of the run in `out` as it stands (after a stop or a kill):
+/// thresholds tuned on validation, test metrics, `out/model/`.
+pub fn export_run(
+    corpus_dir: &Path,
+    out: &Path,
+    metadata: serde_json::Value,
+) -> Result<TrainOutcome> {
+    let paths = Paths::new(out);
+    let state_path = paths.checkpoint.join("state.json");
+    let json = std::fs::read(&state_path).map_err(io(&state_path))?;
+    let state: RunState = serde_json::from_slice(&json).map_err(|e| TrainError::Checkpoint {
+        path: state_path.clone(),
+        reason: e.to_string(),
+    })?;
+    let corpus = SynthCorpus::open(corpus_dir)?;
+    let valid_ids = corpus.indices(Split::Valid);
+    let bar = bar(valid_ids.len() as u64, "log-mel valid");
+    let valid_bank = MelBank::load(&corpus, &valid_ids, &bar)?;
+    bar.finish_and_clear();
+    export(
+        &corpus,
+        &paths,
+        &state,
+        &valid_bank,
+        &corpus.indices(Split::Test),
+        metadata,
+    )
+}
+
+fn optimizer_config(settings: &TrainSettings) -> AdamWConfig {
+    AdamWConfig::new().with_weight_decay(settings.weight_decay)
+}
+
+/// Linear warm-up, then cosine decay to 5 % of the peak.
+fn learning_rate(settings: &TrainSettings, step: usize, total: usize) -> f64 {
+    let peak = settings.learning_rate;
+    if step < settings.warmup_steps {
+        return peak * (step + 1) as f64 / settings.warmup_steps as f64;
+    }
+    let progress = (step - settings.warmup_steps) as f64
+        / (total.saturating_sub(settings.warmup_steps)).max(1) as f64;
+    peak * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos()))
+}
+
+fn rng_for(seed: u64, epoch: usize, item: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(((epoch as u64) << 32) | item);
+    rng
+}
+
+/// Clip order of an epoch (Fisher–Yates with the epoch's generator).
+fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut rng = rng_for(seed, epoch, u64::from(u32::MAX));
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+/// Augmented items of `clips` and their frame targets; each item has its own generator, so the
+/// batch is the same whatever the thread count.
+fn batch(
+    bank: &MelBank,
+    clips: &[usize],
+    settings: &TrainSettings,
+    epoch: usize,
+    step: usize,
+    device: &Device,
+) -> (Tensor<4>, Tensor<3>) {
+    let n = clips.len();
+    let mut examples = vec![0.0f32; n * ITEM_LEN];
+    let mut targets = vec![0.0f32; n * FRAMES_PER_CLIP * NUM_CLASSES];
+    examples
+        .par_chunks_exact_mut(ITEM_LEN)
+        .zip(targets.par_chunks_exact_mut(FRAMES_PER_CLIP * NUM_CLASSES))
+        .zip(clips.par_iter().enumerate())
+        .for_each(|((item, target), (i, &clip))| {
+            let mut rng = rng_for(
+                settings.seed,
+                epoch,
+                (step * settings.batch_clips + i) as u64,
+            );
+            let mut scratch = vec![0.0f32; ITEM_LEN];
+            training_item(
+                bank,
+                clip,
+                &settings.augmentation,
+                &mut rng,
+                item,
+                &mut scratch,
+                target,
+            );
+        });
+    (
+        Tensor::from_data(
+            TensorData::new(examples, [n, FRAMES_PER_CLIP, EXAMPLE_FRAMES, MEL_BANDS]),
+            device,
+        ),
+        Tensor::from_data(
+            TensorData::new(targets, [n, FRAMES_PER_CLIP, NUM_CLASSES]),
+            device,
+        ),
+    )
+}
+
+/// Mean binary cross-entropy on logits, computed stably.
+fn bce_with_logits(logits: Tensor<3>, targets: Tensor<3>) -> Tensor<1> {
+    let softplus = logits.clone().abs().neg().exp().log1p();
+    (relu(logits.clone()) - logits * targets + softplus).mean()
+}
+
+fn model_bytes(model: &CompactModel) -> Result<Vec<u8>> {
+    let bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| TrainError::Checkpoint {
+            path: PathBuf::from("model"),
+            reason: e.to_string(),
+        })?;
+    Ok(bytes.to_vec())
+}
+
+fn load_model_bytes(
+    config: &CompactConfig,
+    bytes: Vec<u8>,
+    device: &Device,
+    path: &Path,
+) -> Result<CompactModel> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
+        TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?;
+    config
+        .init(device)
+        .try_load_record(record)
+        .map_err(|e| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a kill never leaves a
+/// half-written file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes).map_err(io(&partial))?;
+    std::fs::rename(&partial, path).map_err(io(path))
+}
+
+fn append_line(path: &Path, value: &impl Serialize) -> Result<()> {
+    use std::io::Write;
+    let line = serde_json::to_string(value).map_err(|e| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))?;
+    writeln!(file, "{line}").map_err(io(path))
+}
+
+/// Model, optimizer and state; `state.json` is written last, so it only ever names complete files.
+fn save_checkpoint(
+    paths: &Paths,
+    state: &RunState,
+    model: &CompactModel,
+    optimizer: &impl OptimizerBytes,
+) -> Result<()> {
+    let dir = &paths.checkpoint;
+    write_atomically(&dir.join("model.bpk"), &model_bytes(model)?)?;
+    write_atomically(&dir.join("optimizer.bpk"), &optimizer.to_bytes(dir)?)?;
+    let json = serde_json::to_vec_pretty(state).map_err(|e| TrainError::Checkpoint {
+        path: dir.clone(),
+        reason: e.to_string(),
+    })?;
+    write_atomically(&dir.join("state.json"), &json)
+}
+
+type Resumed<O> = (RunState, CompactModel, O);
+
+fn resume(
+    paths: &Paths,
+    settings: &TrainSettings,
+    device: &Device,
+) -> Result<Option<Resumed<burn::optim::ModuleOptimizer>>> {
+    let state_path = paths.checkpoint.join("state.json");
+    let Ok(json) = std::fs::read(&state_path) else {
+        return Ok(None);
+    };
+    let bad = |reason: String| TrainError::Checkpoint {
+        path: state_path.clone(),
+        reason,
+    };
+    let state: RunState = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
+    if state.settings != *settings {
+        return Err(bad(
+            "was written with other settings; use another output folder or the same settings"
+                .into(),
+        ));
+    }
+    let model_path = paths.checkpoint.join("model.bpk");
+    let bytes = std::fs::read(&model_path).map_err(io(&model_path))?;
+    let model = load_model_bytes(&state.config, bytes, device, &model_path)?;
+    let optimizer_path = paths.checkpoint.join("optimizer.bpk");
+    let bytes = std::fs::read(&optimizer_path).map_err(io(&optimizer_path))?;
+    let optimizer = optimizer_config(settings)
+        .init()
+        .from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| bad(format!("optimizer state: {e}")))?;
+    tracing::info!(epoch = state.epoch, "resuming");
+    Ok(Some((state, model, optimizer)))
+}
+
+/// Serialised optimizer state.
+trait OptimizerBytes {
+    fn to_bytes(&self, dir: &Path) -> Result<Vec<u8>>;
+}
+
+impl OptimizerBytes for burn::optim::ModuleOptimizer {
+    fn to_bytes(&self, dir: &Path) -> Result<Vec<u8>> {
+        self.into_bytes()
+            .map(|b| b.to_vec())
+            .map_err(|e| TrainError::Checkpoint {
+                path: dir.to_path_buf(),
+                reason: format!("optimizer state: {e}"),
+            })
+    }
+}
+
+/// Best weights → thresholds tuned on validation → test metrics → `model/`.
+fn export(
+    corpus: &SynthCorpus,
+    paths: &Paths,
+    state: &RunState,
+    valid_bank: &MelBank,
+    test_ids: &[usize],
+    metadata: serde_json::Value,
+) -> Result<TrainOutcome> {
+    let device = Device::flex();
+    let best_path = paths.best.join("model.bpk");
+    let bytes = std::fs::read(&best_path).map_err(io(&best_path))?;
+    let model = load_model_bytes(&state.config, bytes, &device, &best_path)?;
+    let valid_predictions = SplitPredictions::new(&model, valid_bank, &device)?;
+    let thresholds = tune_thresholds(&valid_predictions.clips);
+    let valid = SplitMetrics::new(&valid_predictions, &thresholds)?;
+    let test = if test_ids.is_empty() {
+        None
+    } else {
+        let bar = bar(test_ids.len() as u64, "log-mel test");
+        let bank = MelBank::load(corpus, test_ids, &bar)?;
+        bar.finish_and_clear();
+        Some(SplitMetrics::new(
+            &SplitPredictions::new(&model, &bank, &device)?,
+            &thresholds,
+        )?)
+    };
+    let description = ModelDescription {
+        format: FORMAT.to_owned(),
+        name: "default".to_owned(),
+        config: state.config.clone(),
+        thresholds,
+        metadata: serde_json::json!({
+            "training": metadata,
+            "settings": state.settings,
+            "best_epoch": state.best_epoch,
+            "epochs_run": state.epoch,
+            "train_seconds": state.seconds,
+            "params": model.num_params(),
+            "flops_per_frame": flops_per_frame(&state.config),
+            "valid": summary(&valid),
+            "test": test.as_ref().map(summary),
+        }),
+    };
+    write_dir(&paths.model, &description, model)?;
+    Ok(TrainOutcome {
+        model_dir: paths.model.clone(),
+        best_epoch: state.best_epoch,
+        valid,
+        test,
+        thresholds,
+    })
+}
+
+fn summary(metrics: &SplitMetrics) -> serde_json::Value {
+    serde_json::json!({
+        "clip_map": metrics.clip.mean_average_precision,
+        "clip_macro_f1": metrics.clip.macro_f1,
+        "frame_map": metrics.frame_map,
+        "per_class": metrics.clip.per_class.iter().map(|c| serde_json::json!({
+            "class": c.class, "ap": c.average_precision, "f1": c.f1, "threshold": c.threshold,
+            "positives": c.positives,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learning_rate_warms_up_then_decays_to_five_percent() {
+        let s = TrainSettings {
+            warmup_steps: 10,
+            learning_rate: 1.0,
+            ..TrainSettings::default()
+        };
+        assert!((learning_rate(&s, 0, 100) - 0.1).abs() < 1e-12);
+        assert!((learning_rate(&s, 10, 100) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(&s, 100, 100) - 0.05).abs() < 1e-12);
+        assert!(learning_rate(&s, 50, 100) < learning_rate(&s, 20, 100));
+    }
+
+    #[test]
+    fn shuffles_are_permutations_that_change_with_the_epoch() {
+        let a = shuffled(50, 3, 0);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..50).collect::<Vec<_>>());
+        assert_ne!(a, shuffled(50, 3, 1));
+        assert_eq!(a, shuffled(50, 3, 0));
+    }
+
+    #[test]
+    fn bce_matches_the_formula() {
+        let device = Device::flex();
+        let logits =
+            Tensor::<3>::from_data(TensorData::new(vec![2.0f32, -1.0], [1, 1, 2]), &device);
+        let targets =
+            Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 0.0], [1, 1, 2]), &device);
+        let got = bce_with_logits(logits, targets).into_scalar::<f32>();
+        let expected = ((1.0 + (-2.0f32).exp()).ln() + (1.0 + 1.0f32.exp()).ln()) / 2.0;
+        assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
+    }
+}

@@ -1,0 +1,203 @@
+//! `insrec embed` run as a user runs it: the real binary, weights given or missing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use insrec_encoders::vggish::{Rounding, VggishConfig, VggishEncoder};
+use insrec_testutil::{fixture, read_npy_flat};
+use ndarray::ArrayD;
+use ndarray_npy::ReadNpyExt;
+
+fn insrec(args: &[&std::ffi::OsStr], env: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_insrec"));
+    command
+        .args(args)
+        .env_remove("INSREC_VGGISH_WEIGHTS")
+        .env_remove("INSREC_VGGISH_PCA");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run insrec")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn missing_weights_say_where_to_get_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let npy = dir.path().join("x.npy");
+    let ogg = fixture("vggish/000046_3840.ogg");
+    let args = [
+        "embed".as_ref(),
+        ogg.as_os_str(),
+        "--out".as_ref(),
+        npy.as_os_str(),
+    ];
+    let out = insrec(&args, &[]);
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    for needle in [
+        "no VGGish weights given",
+        "--weights",
+        "INSREC_VGGISH_WEIGHTS",
+        "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth",
+        "vggish_pca_params-970ea276.pth",
+    ] {
+        assert!(message.contains(needle), "{needle:?} not in:\n{message}");
+    }
+    assert!(!npy.exists());
+
+    let absent = dir.path().join("nowhere/vggish-10086976.pth");
+    let out = insrec(&args, &[("INSREC_VGGISH_WEIGHTS", &absent)]);
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(message.contains("not found"), "{message}");
+    assert!(message.contains(&absent.display().to_string()), "{message}");
+}
+
+/// A safetensors file of f32 (or f64) tensors, written by hand.
+fn write_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f64>)], f64: bool) {
+    let mut header = String::from("{");
+    let mut data = Vec::new();
+    for (i, (name, shape, values)) in tensors.iter().enumerate() {
+        let start = data.len();
+        for &v in values {
+            if f64 {
+                data.extend_from_slice(&v.to_le_bytes());
+            } else {
+                data.extend_from_slice(&(v as f32).to_le_bytes());
+            }
+        }
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        header += &format!(
+            "{}\"{name}\":{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{start},{}]}}",
+            if i > 0 { "," } else { "" },
+            if f64 { "F64" } else { "F32" },
+            dims.join(","),
+            data.len()
+        );
+    }
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(&data);
+    std::fs::write(path, bytes).expect("write safetensors");
+}
+
+/// Deterministic values in [-1, 1).
+fn noise(seed: u64, count: usize) -> Vec<f64> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..count)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        })
+        .collect()
+}
+
+/// torchaudio-named weights (fan-in scaled) and a PCA file.
+fn write_weights(dir: &Path) -> (PathBuf, PathBuf) {
+    let layers: [(&str, &[usize]); 9] = [
+        ("features_network.0", &[64, 1, 3, 3]),
+        ("features_network.3", &[128, 64, 3, 3]),
+        ("features_network.6", &[256, 128, 3, 3]),
+        ("features_network.8", &[256, 256, 3, 3]),
+        ("features_network.11", &[512, 256, 3, 3]),
+        ("features_network.13", &[512, 512, 3, 3]),
+        ("embedding_network.0", &[4096, 12288]),
+        ("embedding_network.2", &[4096, 4096]),
+        ("embedding_network.4", &[128, 4096]),
+    ];
+    let mut tensors = Vec::new();
+    for (i, (name, shape)) in layers.iter().enumerate() {
+        let fan_in: usize = shape[1..].iter().product();
+        let scale = (6.0 / fan_in as f64).sqrt();
+        let count = shape.iter().product();
+        let weight = noise(2 * i as u64, count)
+            .into_iter()
+            .map(|v| v * scale)
+            .collect();
+        let bias = noise(2 * i as u64 + 1, shape[0])
+            .into_iter()
+            .map(|v| v * 0.01)
+            .collect();
+        tensors.push((format!("{name}.weight"), shape.to_vec(), weight));
+        tensors.push((format!("{name}.bias"), vec![shape[0]], bias));
+    }
+    let weights = dir.join("vggish.safetensors");
+    write_safetensors(&weights, &tensors, false);
+    let vectors = noise(100, 128 * 128)
+        .into_iter()
+        .map(|v| v * 0.5 / 128f64.sqrt());
+    let pca = vec![
+        (
+            "pca_eigen_vectors".to_owned(),
+            vec![128, 128],
+            vectors.collect(),
+        ),
+        ("pca_means".to_owned(), vec![128, 1], noise(101, 128)),
+    ];
+    let pca_path = dir.join("pca.safetensors");
+    write_safetensors(&pca_path, &pca, true);
+    (weights, pca_path)
+}
+
+#[test]
+fn embeds_an_openmic_clip_as_one_row_of_x() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (weights, pca) = write_weights(dir.path());
+    let npy = dir.path().join("features.npy");
+    let ogg = fixture("vggish/000046_3840.ogg");
+    let out = insrec(
+        &[
+            "embed".as_ref(),
+            ogg.as_os_str(),
+            "--encoder".as_ref(),
+            "vggish".as_ref(),
+            "--pca".as_ref(),
+            pca.as_os_str(),
+            "--openmic".as_ref(),
+            "--out".as_ref(),
+            npy.as_os_str(),
+        ],
+        &[("INSREC_VGGISH_WEIGHTS", &weights)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let x = ArrayD::<u8>::read_npy(std::fs::File::open(&npy).expect("open")).expect("uint8 npy");
+    assert_eq!(x.shape(), [1, 10, 128]);
+    let keys = std::fs::read_to_string(dir.path().join("features.keys.tsv")).expect("keys");
+    let lines: Vec<&str> = keys.lines().collect();
+    assert_eq!(lines[0], "sample_key\tfile\tstart_s\tframes");
+    assert_eq!(
+        lines[1],
+        format!("000046_3840\t{}\t0.00\t10", ogg.display())
+    );
+    assert_eq!(lines.len(), 2);
+
+    // the same network on the reference log-mel examples of this clip
+    let encoder = VggishEncoder::load(&weights, Some(&pca), &VggishConfig::new()).expect("load");
+    let (examples, _) = read_npy_flat::<f64>("vggish/000046_3840.examples_openmic.f64.npy");
+    let examples: Vec<f32> = examples.into_iter().map(|v| v as f32).collect();
+    let expected = encoder
+        .quantize(&examples, Rounding::Truncate)
+        .expect("quantize");
+    let actual: Vec<u8> = x.iter().copied().collect();
+    let off = actual
+        .iter()
+        .zip(&expected)
+        .filter(|(a, e)| a != e)
+        .inspect(|(a, e)| assert!(a.abs_diff(**e) <= 1, "{a} vs {e}"))
+        .count();
+    assert!(
+        off * 100 <= actual.len(),
+        "{off} of {} values differ by one",
+        actual.len()
+    );
+}

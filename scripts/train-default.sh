@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Retrains InsRec's embedded default model from scratch and installs it into
+# crates/insrec/models/default/ (then rebuild the binary to embed it).
+#
+#   bash scripts/train-default.sh [WORK_DIR]      (default WORK_DIR: data/default-model)
+#
+# Steps: apt packages (the five SoundFont/drum-kit packages), `insrec synth` (12 000 clips, seed 7,
+# MuseScore General + Black Pearl held out for the test split), `insrec train --end-to-end`
+# (4 epochs), copy of the exported model. Resumable: re-running skips finished clips and continues
+# training from the last checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-data/default-model}
+CLIPS=${CLIPS:-12000}
+EPOCHS=${EPOCHS:-4}
+SEED=${SEED:-7}
+TRAIN_SEED=${TRAIN_SEED:-0}
+
+if ! [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || ! [ -d /usr/share/hydrogen/data/drumkits ]; then
+  apt-get install -y fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont \
+    hydrogen-drumkits avldrums.lv2-soundfont
+fi
+SF=/usr/share/sounds/sf2
+
+cargo build --release --locked -p insrec
+BIN=${CARGO_TARGET_DIR:-target}/release/insrec
+
+"$BIN" synth \
+  --soundfont "$SF/FluidR3_GM.sf2" "$SF/TimGM6mb.sf2" \
+  --drumkit /usr/share/hydrogen/data/drumkits "$SF/Red_Zeppelin_4_LV2.sf2" \
+  --holdout-soundfont "$SF/MuseScore_General_Full.sf2" \
+  --holdout-drumkit "$SF/Black_Pearl_4_LV2.sf2" \
+  --clips "$CLIPS" --seed "$SEED" --out "$WORK/corpus"
+
+"$BIN" train --end-to-end --data "synth:$WORK/corpus" --epochs "$EPOCHS" --seed "$TRAIN_SEED" \
+  --out "$WORK/run"
+
+mkdir -p crates/insrec/models/default
+cp "$WORK/run/model/model.json" "$WORK/run/model/weights.bpk" crates/insrec/models/default/
+echo "installed $WORK/run/model into crates/insrec/models/default; rebuild to embed it"
