@@ -15,7 +15,10 @@ pub const MAX_PARAMS: usize = 5_000_000;
 /// normalisation and activations are left out, they are a few percent).
 pub fn flops_per_frame(config: &CompactConfig) -> u64 {
     let enc = &config.encoder;
-    let (mut h, mut w) = ((EXAMPLE_FRAMES / enc.time_pool.max(1)).div_ceil(2), MEL_BANDS.div_ceil(2));
+    let (mut h, mut w) = (
+        (EXAMPLE_FRAMES / enc.time_pool.max(1)).div_ceil(2),
+        MEL_BANDS.div_ceil(2),
+    );
     let mut macs = (h * w * enc.stem_channels * 9) as u64;
     let mut channels = enc.stem_channels;
     for block in &enc.blocks {
