@@ -3,6 +3,7 @@
 mod pipeline;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,10 @@ pub struct ServeArgs {
     /// default. A model that fails to load is listed as unavailable and its analyses get 503.
     #[arg(long = "model", default_value = "default")]
     pub models: Vec<String>,
+    /// Also offer every model folder (model.json + weights.bpk, from `insrec train`) in this folder, named
+    /// after its folder.
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
     /// Largest accepted upload, in MB.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_upload_mb: u64,
@@ -59,7 +64,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         queue_timeout: Duration::from_secs_f64(args.queue_timeout_s),
         analysis_timeout: Duration::from_secs_f64(args.timeout_s),
     };
-    let analyzer = PipelineAnalyzer::load(&args.models, args.max_duration_s)?;
+    let analyzer = PipelineAnalyzer::load(
+        &args.models,
+        args.models_dir.as_deref(),
+        args.max_duration_s,
+    )?;
     for (name, reason) in analyzer.unavailable() {
         eprintln!("insrec: warning: model {name:?} is unavailable: {reason}");
     }

@@ -1,10 +1,12 @@
 //! [`PipelineAnalyzer`]: the pipeline's recognisers behind the server's [`Analyzer`] seam.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use insrec_audio::{AudioError, AudioSource};
 use insrec_core::FileReport;
+use insrec_encoders::compact::MODEL_JSON;
 use insrec_pipeline::{AnalyzeOptions, PipelineError, Recognizer};
 use insrec_server::{AnalyzeError, AnalyzeRequest, Analyzer, ModelInfo};
 
@@ -21,18 +23,25 @@ struct Model {
 }
 
 impl PipelineAnalyzer {
-    /// Loads each `--model`; decoding refuses audio longer than `max_duration_s` (the server's limit, so the
-    /// same value as every request's `max_duration_s`).
-    pub(super) fn load(specs: &[String], max_duration_s: f64) -> anyhow::Result<Self> {
+    /// Loads each `--model` (named as its recogniser), then every model folder in `models_dir` (named after
+    /// its folder). Decoding refuses audio longer than `max_duration_s`: the server's limit, so the same value
+    /// as every request's `max_duration_s`.
+    pub(super) fn load(
+        specs: &[String],
+        models_dir: Option<&Path>,
+        max_duration_s: f64,
+    ) -> anyhow::Result<Self> {
+        let load = |spec: &str| {
+            recognizers::load(spec)
+                .map(|mut recognizer| {
+                    recognizer.stream.limits.max_duration_s = max_duration_s;
+                    recognizer
+                })
+                .map_err(|err| format!("{err:#}"))
+        };
         let mut models: Vec<Model> = Vec::new();
         for spec in specs {
-            let model = match recognizers::load(spec) {
-                Ok(mut recognizer) => {
-                    recognizer.stream.limits.max_duration_s = max_duration_s;
-                    Model::loaded(spec, recognizer)
-                }
-                Err(err) => Model::failed(spec, format!("{err:#}")),
-            };
+            let model = Model::new(None, spec, load(spec));
             if models.iter().any(|m| m.info.name == model.info.name) {
                 bail!(
                     "model {spec:?}: another --model is also named {:?}",
@@ -40,6 +49,18 @@ impl PipelineAnalyzer {
                 );
             }
             models.push(model);
+        }
+        for (name, dir) in models_dir
+            .map(model_folders)
+            .transpose()?
+            .unwrap_or_default()
+        {
+            if models.iter().any(|m| m.info.name == name) {
+                tracing::warn!(folder = %dir.display(), "skipped: another model is named {name:?}");
+                continue;
+            }
+            let spec = dir.to_string_lossy();
+            models.push(Model::new(Some(name), &spec, load(&spec)));
         }
         Ok(Self { models })
     }
@@ -55,32 +76,47 @@ impl PipelineAnalyzer {
     }
 }
 
-impl Model {
-    fn loaded(spec: &str, recognizer: Recognizer) -> Self {
-        let description = if spec == "default" {
-            "embedded default model".to_string()
-        } else {
-            format!("loaded from {spec}")
-        };
-        Self {
-            info: ModelInfo {
-                name: recognizer.name.clone(),
-                description,
-                available: true,
-            },
-            recognizer: Ok(recognizer),
+/// The folders of `dir` that hold a `model.json`, with their names, sorted.
+fn model_folders(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("--models-dir {}", dir.display()))?;
+    let mut folders = Vec::new();
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("--models-dir {}", dir.display()))?
+            .path();
+        if !path.join(MODEL_JSON).is_file() {
+            continue;
+        }
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some(name) => folders.push((name.to_string(), path.clone())),
+            None => tracing::warn!(folder = %path.display(), "skipped: the name is not UTF-8"),
         }
     }
+    folders.sort();
+    Ok(folders)
+}
 
-    fn failed(spec: &str, reason: String) -> Self {
-        Self {
-            info: ModelInfo {
-                name: spec.to_string(),
+impl Model {
+    /// A model named `name`, or its recogniser's name (`spec` when it failed to load).
+    fn new(name: Option<String>, spec: &str, recognizer: Result<Recognizer, String>) -> Self {
+        let info = match &recognizer {
+            Ok(loaded) => ModelInfo {
+                name: name.unwrap_or_else(|| loaded.name.clone()),
+                description: if spec == recognizers::DEFAULT {
+                    "embedded default model".to_string()
+                } else {
+                    format!("loaded from {spec}")
+                },
+                available: true,
+            },
+            Err(reason) => ModelInfo {
+                name: name.unwrap_or_else(|| spec.to_string()),
                 description: format!("unavailable: {reason}"),
                 available: false,
             },
-            recognizer: Err(reason),
-        }
+        };
+        Self { info, recognizer }
     }
 }
 
@@ -194,8 +230,8 @@ mod tests {
         };
         PipelineAnalyzer {
             models: vec![
-                Model::loaded("models/ramp", recognizer),
-                Model::failed("broken", "no model.json in broken/".to_string()),
+                Model::new(None, "models/ramp", Ok(recognizer)),
+                Model::new(None, "broken", Err("no model.json in broken/".to_string())),
             ],
         }
     }
@@ -306,6 +342,42 @@ mod tests {
             matches!(err, AnalyzeError::ModelUnavailable { ref name, .. } if name == "broken"),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn a_models_folder_offers_each_model_folder_by_its_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+        for name in ["tuned", "default"] {
+            std::fs::create_dir(dir.path().join(name)).expect("mkdir");
+            for file in [MODEL_JSON, insrec_encoders::compact::WEIGHTS_BPK] {
+                std::fs::copy(shipped.join(file), dir.path().join(name).join(file)).expect("copy");
+            }
+        }
+        std::fs::create_dir(dir.path().join("broken")).expect("mkdir");
+        std::fs::write(dir.path().join("broken").join(MODEL_JSON), "{}").expect("write");
+        std::fs::create_dir(dir.path().join("notes")).expect("mkdir");
+
+        let analyzer = PipelineAnalyzer::load(&["default".to_string()], Some(dir.path()), 60.0)
+            .expect("loads");
+        let models = analyzer.models();
+        assert_eq!(
+            models
+                .iter()
+                .map(|m| (m.name.as_str(), m.available))
+                .collect::<Vec<_>>(),
+            [("default", true), ("broken", false), ("tuned", true)],
+            "the embedded default first; the folder named default is skipped, notes/ has no model"
+        );
+        assert!(models[1].description.contains(MODEL_JSON), "{models:?}");
+        let report = analyze(&analyzer, &wav(2.5), "tuned").expect("the folder's model analyses");
+        assert_eq!(report.frames.len(), 2);
+
+        let missing = dir.path().join("missing");
+        let err = PipelineAnalyzer::load(&[], Some(&missing), 60.0)
+            .err()
+            .expect("a missing --models-dir is an error");
+        assert!(format!("{err:#}").contains("missing"), "{err:#}");
     }
 
     #[test]
