@@ -38,4 +38,5 @@ parity! {
     raindrop => Raindrop;
     pyraformer => Pyraformer;
     crossformer => Crossformer;
+    micn => Micn;
 }

@@ -111,4 +111,5 @@ production! {
     raindrop => Raindrop;
     pyraformer => Pyraformer;
     crossformer => Crossformer;
+    micn => Micn;
 }

@@ -37,4 +37,5 @@ training! {
     raindrop => Raindrop;
     pyraformer => Pyraformer;
     crossformer => Crossformer;
+    micn => Micn;
 }
