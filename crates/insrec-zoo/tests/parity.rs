@@ -39,4 +39,5 @@ parity! {
     pyraformer => Pyraformer;
     crossformer => Crossformer;
     micn => Micn;
+    film => Film;
 }

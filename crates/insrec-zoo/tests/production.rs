@@ -112,4 +112,5 @@ production! {
     pyraformer => Pyraformer;
     crossformer => Crossformer;
     micn => Micn;
+    film => Film;
 }
