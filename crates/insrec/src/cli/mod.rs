@@ -10,6 +10,7 @@ mod recognizers;
 mod serve;
 mod synth;
 mod train;
+mod train_compact;
 
 use std::process::ExitCode;
 

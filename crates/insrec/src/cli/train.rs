@@ -15,7 +15,8 @@ use insrec_zoo::ModelKind;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The classifier (PyOmniTS name, see `insrec models`).
+    /// The classifier (PyOmniTS name, see `insrec models`), or `compact` for the end-to-end
+    /// compact model (encoder + frame head) that the embedded default is, trained on audio.
     #[arg(long)]
     pub model: String,
     /// Config file: TOML with model keys and a `[train]` table, or a PyOmniTS `config.json`.
@@ -165,6 +166,9 @@ pub fn train_on(
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    if super::train_compact::is_compact(&args.model) {
+        return super::train_compact::run(&args);
+    }
     let kind = ModelKind::from_name(&args.model)?;
     let setup = setup(
         kind,
