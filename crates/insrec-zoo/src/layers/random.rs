@@ -112,6 +112,9 @@ mod tests {
             .iter()
             .collect();
         assert!(values.iter().all(|v| (0..10).contains(v)), "{values:?}");
-        assert!(values.iter().any(|&v| v != values[0]), "all equal: {values:?}");
+        assert!(
+            values.iter().any(|&v| v != values[0]),
+            "all equal: {values:?}"
+        );
     }
 }

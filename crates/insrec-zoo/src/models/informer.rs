@@ -105,11 +105,12 @@ impl ZooModel for Informer {
             .dropout
             .forward(self.enc_embedding.forward(input.x.clone(), None)); // [batch, 10, d_model]
         let x = self.encoder.attn_layers.iter().fold(embedded, |x, layer| {
-            let attended = layer
-                .attention
-                .forward_with(x.clone(), x.clone(), x.clone(), |q, k, v| {
-                    prob_attention(q, k, v, self.factor, &mut draws)
-                });
+            let attended =
+                layer
+                    .attention
+                    .forward_with(x.clone(), x.clone(), x.clone(), |q, k, v| {
+                        prob_attention(q, k, v, self.factor, &mut draws)
+                    });
             layer.feed_forward(x + layer.dropout.forward(attended))
         });
         let encoded = self.encoder.norm.forward(x);
