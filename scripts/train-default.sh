@@ -5,14 +5,14 @@
 #   bash scripts/train-default.sh [WORK_DIR]      (default WORK_DIR: data/default-model)
 #
 # Steps: apt packages (the five SoundFont/drum-kit packages), `insrec synth` (12 000 clips, seed 7,
-# MuseScore General + Black Pearl held out for the test split), `insrec train --end-to-end`
-# (4 epochs), copy of the exported model. Resumable: re-running skips finished clips and continues
+# MuseScore General + Black Pearl held out for the test split), `insrec train --model compact`
+# (20 epochs), copy of the exported model. Resumable: re-running skips finished clips and continues
 # training from the last checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
 CLIPS=${CLIPS:-12000}
-EPOCHS=${EPOCHS:-4}
+EPOCHS=${EPOCHS:-20}
 SEED=${SEED:-7}
 TRAIN_SEED=${TRAIN_SEED:-0}
 
@@ -32,8 +32,10 @@ BIN=${CARGO_TARGET_DIR:-target}/release/insrec
   --holdout-drumkit "$SF/Black_Pearl_4_LV2.sf2" \
   --clips "$CLIPS" --seed "$SEED" --out "$WORK/corpus"
 
-"$BIN" train --end-to-end --data "synth:$WORK/corpus" --epochs "$EPOCHS" --seed "$TRAIN_SEED" \
-  --out "$WORK/run"
+resume=()
+[ -f "$WORK/run/checkpoint/state.json" ] && resume=(--resume)
+"$BIN" train --model compact --data "synth:$WORK/corpus" --epochs "$EPOCHS" --seed "$TRAIN_SEED" \
+  --out "$WORK/run" "${resume[@]}"
 
 mkdir -p crates/insrec/models/default
 cp "$WORK/run/model/model.json" "$WORK/run/model/weights.bpk" crates/insrec/models/default/
