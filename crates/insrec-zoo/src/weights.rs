@@ -2,10 +2,10 @@
 //!
 //! PyTorch import (`.safetensors`, or `.pth`/`.pt`/`.bin` zip pickles) goes through
 //! [`PyTorchToBurnAdapter`] (transposes `nn.Linear` weights, maps norm `weight/bias` to
-//! `gamma/beta`) plus the model's [`ZooModel::key_remapping`]. It is strict: every model tensor
-//! must be present with the right shape and every checkpoint tensor must be used, except the
-//! sinusoid tables `*.pe`, BatchNorm `*.num_batches_tracked` and the model's
-//! [`ZooModel::ignored_weights`].
+//! `gamma/beta`), then turns 0-d tensors into `[1]`, plus the model's
+//! [`ZooModel::key_remapping`]. It is strict: every model tensor must be present with the right
+//! shape and every checkpoint tensor must be used, except the sinusoid tables `*.pe`, BatchNorm
+//! `*.num_batches_tracked` and the model's [`ZooModel::ignored_weights`].
 //!
 //! The own format is a safetensors file with burn module paths, plus metadata naming the model
 //! and its config (see [`crate::Classifier::save`]).
@@ -13,9 +13,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    ApplyResult, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+    ApplyResult, ChainAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, ModuleStore,
+    PyTorchToBurnAdapter, PytorchStore, SafetensorsStore, bridge,
 };
+use burn::tensor::{Shape, TensorData};
 
 use crate::error::{Result, ZooError};
 use crate::model::ZooModel;
@@ -39,21 +42,25 @@ pub fn load_pytorch<M: ZooModel>(model: &mut M, name: &'static str, path: &Path)
         let mut store = remapped::<M, _>(SafetensorsStore::from_file(path), |s, from, to| {
             s.with_key_remapping(from, to)
         })
-        .with_from_adapter(PyTorchToBurnAdapter)
+        .with_from_adapter(pytorch_adapter())
         .validate(false)
         .allow_partial(true);
         model
             .load_from(&mut store)
             .map_err(|e| format_error(e.to_string()))?
     } else {
+        // `PytorchStore::apply_to` hard-codes its adapter; apply its tensors with ours instead
+        // (PyTorch paths never name enum variants).
         let mut store = remapped::<M, _>(PytorchStore::from_file(path), |s, from, to| {
             s.with_key_remapping(from, to)
-        })
-        .validate(false)
-        .allow_partial(true);
-        model
-            .load_from(&mut store)
+        });
+        let tensors = store
+            .get_all_tensors()
             .map_err(|e| format_error(e.to_string()))?
+            .values()
+            .cloned()
+            .collect();
+        model.apply(tensors, None, Some(Box::new(pytorch_adapter())), true)
     };
     check_strict::<M>(name, path, &result)
 }
@@ -68,7 +75,7 @@ pub fn load_pytorch_safetensors_bytes<M: ZooModel>(
     let mut store = remapped::<M, _>(SafetensorsStore::from_bytes(Some(bytes)), |s, from, to| {
         s.with_key_remapping(from, to)
     })
-    .with_from_adapter(PyTorchToBurnAdapter)
+    .with_from_adapter(pytorch_adapter())
     .validate(false)
     .allow_partial(true);
     let result = model
@@ -121,6 +128,33 @@ pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>> {
     let (_, header) =
         safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format_error(e.to_string()))?;
     Ok(header.metadata().clone().unwrap_or_default())
+}
+
+/// PyTorch → burn tensor conversion: [`PyTorchToBurnAdapter`] (linear transposes, norm renames),
+/// then [`ScalarAsVector`].
+fn pytorch_adapter() -> ChainAdapter {
+    PyTorchToBurnAdapter.chain(ScalarAsVector)
+}
+
+/// Loads PyTorch 0-d tensors (Leddam's fixed attention `scale`) into `[1]` parameters: burn has
+/// no rank-0 tensors.
+#[derive(Debug, Clone, Copy)]
+struct ScalarAsVector;
+
+impl ModuleAdapter for ScalarAsVector {
+    fn adapt(&self, tensor: PackTensor, _ctx: ModuleContext<'_>) -> PackTensor {
+        if tensor.shape.num_dims() != 0 {
+            return tensor;
+        }
+        let (name, dtype) = (tensor.name.clone(), tensor.dtype);
+        bridge::map_data(tensor, name, dtype, Shape::new([1]), move |data| {
+            TensorData::from_bytes(data.into_bytes(), [1], dtype)
+        })
+    }
+
+    fn clone_box(&self) -> Box<dyn ModuleAdapter> {
+        Box::new(*self)
+    }
 }
 
 /// Applies the model's PyTorch → burn key remapping to a store.

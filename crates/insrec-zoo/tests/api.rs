@@ -29,17 +29,6 @@ fn names_round_trip_with_exact_pyomnits_spelling() {
 }
 
 #[test]
-fn unported_models_fail_to_build_with_a_clear_error() {
-    let device = Device::flex();
-    for &kind in ModelKind::ALL.iter().filter(|k| !k.is_implemented()) {
-        match kind.production_config().init(&device) {
-            Err(ZooError::Unimplemented { name }) => assert_eq!(name, kind.name()),
-            other => panic!("{kind}: expected Unimplemented, got {other:?}"),
-        }
-    }
-}
-
-#[test]
 fn config_overrides_are_checked() {
     let config = ModelKind::Transformer.production_config();
     let changed = config

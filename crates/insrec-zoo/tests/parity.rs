@@ -40,4 +40,5 @@ parity! {
     crossformer => Crossformer;
     micn => Micn;
     film => Film;
+    leddam => Leddam;
 }

@@ -113,4 +113,5 @@ production! {
     crossformer => Crossformer;
     micn => Micn;
     film => Film;
+    leddam => Leddam;
 }

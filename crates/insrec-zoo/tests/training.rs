@@ -38,4 +38,5 @@ training! {
     pyraformer => Pyraformer;
     crossformer => Crossformer;
     micn => Micn;
+    leddam => Leddam;
 }
