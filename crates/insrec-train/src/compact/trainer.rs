@@ -130,7 +130,9 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 /// Trains a compact model on the corpus in `corpus_dir`, writing checkpoints, `log.jsonl` and
 /// finally `model/` (model.json + weights.bpk) into `out`. Resumes from `out/checkpoint` when
-/// it exists. `metadata` is stored in the exported model.json with the metrics.
+/// it exists; a resumed run may change `epochs` (the cosine schedule stretches to the new total;
+/// no more than the epochs already run exports the best weights at once) and `patience`.
+/// `metadata` is stored in the exported model.json with the metrics.
 pub fn train(
     corpus_dir: &Path,
     out: &Path,
@@ -215,10 +217,17 @@ pub fn train(
             lr = learning_rate(settings, epoch * steps_per_epoch + step, total_steps);
             model = optimizer.step(lr, model, grads);
             bar.inc(1);
-            bar.set_message(format!(
-                "loss {:.4} lr {lr:.2e}",
-                loss_sum / (step + 1) as f64
-            ));
+            let mean_loss = loss_sum / (step + 1) as f64;
+            bar.set_message(format!("loss {mean_loss:.4} lr {lr:.2e}"));
+            if (step + 1) % 100 == 0 {
+                tracing::info!(
+                    epoch = epoch + 1,
+                    step = step + 1,
+                    loss = mean_loss,
+                    lr,
+                    "training"
+                );
+            }
         }
         bar.finish_and_clear();
         let inference = model.valid().to_device(&plain);
@@ -454,9 +463,15 @@ fn resume(
         reason,
     };
     let state: RunState = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
-    if state.settings != *settings {
+    let same_recipe = TrainSettings {
+        epochs: settings.epochs,
+        patience: settings.patience,
+        ..state.settings.clone()
+    };
+    if same_recipe != *settings {
         return Err(bad(
-            "was written with other settings; use another output folder or the same settings"
+            "was written with other settings (only epochs and patience may change on resume); \
+             use another output folder or the same settings"
                 .into(),
         ));
     }
@@ -470,6 +485,10 @@ fn resume(
         .from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| bad(format!("optimizer state: {e}")))?;
     tracing::info!(epoch = state.epoch, "resuming");
+    let state = RunState {
+        settings: settings.clone(),
+        ..state
+    };
     Ok(Some((state, model, optimizer)))
 }
 
