@@ -21,7 +21,9 @@ fn input() -> Vec<f32> {
 
 fn encoder(threads: usize) -> VggishEncoder {
     let device = Device::flex();
-    VggishEncoder::new(VggishConfig::new().init(&device), device).with_threads(threads)
+    VggishEncoder::new(VggishConfig::new().init(&device), device)
+        .expect("fast path builds")
+        .with_threads(threads)
 }
 
 fn plain_runs(threads: usize, x: &[f32]) {

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use insrec_encoders::vggish::{
-    FastVggish, FeatureScale, LoadedVggish, Naming, Pca, Rounding, TensorProblem, VggishConfig, VggishEncoder,
-    VggishError, VggishOutput, load_vggish,
+    FastVggish, FeatureScale, LoadedVggish, Naming, Pca, Rounding, TensorProblem, VggishConfig,
+    VggishEncoder, VggishError, VggishOutput, load_vggish,
 };
 use insrec_pipeline::FrameEncoder;
 use insrec_testutil::{assert_close, max_abs_diff, read_npy};
@@ -175,15 +175,17 @@ fn torchaudio_safetensors_gives_the_same_embeddings() {
 fn fast_path_matches_the_reference() {
     let config = VggishConfig::new().with_final_relu(false);
     let loaded = load_vggish(&files().pth, &config, &Device::flex()).expect("load");
-    let fast = FastVggish::new(&loaded.model, &Device::flex());
+    let fast = FastVggish::new(&loaded.model, &Device::flex()).expect("fast path");
     let x = examples();
     let (expected_pool4, _) = read_npy_flat::<f32>("vggish/synthetic_net.pool4_nhwc_flat.f32.npy");
-    let pool4 = f64s(fast.features(&x));
+    let pool4 = f64s(fast.features(&x).expect("features"));
     let pool4_diff = max_abs_diff(&pool4, &f64s(expected_pool4));
-    let pre = f64s(fast.forward(&x));
+    let pre = f64s(fast.forward(&x).expect("forward"));
     let (expected, _) = read_npy_flat::<f64>("vggish/synthetic_net.fc2_preact.f64.npy");
     let fc2_diff = max_abs_diff(&pre, &expected);
-    eprintln!("fast path: pool4 max |diff| {pool4_diff:.2e}, fc2 pre-activation max |diff| {fc2_diff:.2e}");
+    eprintln!(
+        "fast path: pool4 max |diff| {pool4_diff:.2e}, fc2 pre-activation max |diff| {fc2_diff:.2e}"
+    );
     assert!(pool4_diff <= 1e-3, "pool4 {pool4_diff:e}");
     assert!(fc2_diff <= 1e-3, "fc2 {fc2_diff:e}");
 }

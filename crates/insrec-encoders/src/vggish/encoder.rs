@@ -14,7 +14,7 @@ use super::pca::{Pca, Rounding};
 use super::weights::load_vggish;
 
 /// Examples per network call: bounds activation memory (about 3 MB per example).
-const MAX_BATCH: usize = 32;
+const MAX_BATCH: usize = 16;
 
 /// Range of quantised features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,14 +64,14 @@ pub struct VggishEncoder {
 impl VggishEncoder {
     /// Wraps a network (precomputing its fast inference form on `device`); returns embeddings,
     /// on every available core.
-    pub fn new(model: Vggish, device: Device) -> Self {
-        Self {
-            fast: FastVggish::new(&model, &device),
+    pub fn new(model: Vggish, device: Device) -> Result<Self> {
+        Ok(Self {
+            fast: FastVggish::new(&model, &device)?,
             model,
             pca: None,
             output: VggishOutput::Embedding,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        }
+        })
     }
 
     /// Loads the network from `weights` and the PCA parameters from `pca`, or from the weight
@@ -85,7 +85,7 @@ impl VggishEncoder {
         };
         Ok(Self {
             pca,
-            ..Self::new(loaded.model, device)
+            ..Self::new(loaded.model, device)?
         })
     }
 
@@ -129,7 +129,7 @@ impl VggishEncoder {
         let per_thread = n.div_ceil(self.threads).max(1);
         let chunks: Vec<&[f32]> = examples.chunks(per_thread * EXAMPLE_LEN).collect();
         if chunks.len() <= 1 {
-            return Ok(self.embed_serial(examples));
+            return self.embed_serial(examples);
         }
         std::thread::scope(|scope| {
             let workers: Vec<_> = chunks
@@ -138,7 +138,7 @@ impl VggishEncoder {
                 .collect();
             let mut out = Vec::with_capacity(n * EMBEDDING_DIM);
             for worker in workers {
-                out.extend(worker.join().map_err(|_| VggishError::WorkerPanicked)?);
+                out.extend(worker.join().map_err(|_| VggishError::WorkerPanicked)??);
             }
             Ok(out)
         })
@@ -151,12 +151,12 @@ impl VggishEncoder {
         Ok(pca.quantize(&embeddings, rounding))
     }
 
-    fn embed_serial(&self, examples: &[f32]) -> Vec<f32> {
+    fn embed_serial(&self, examples: &[f32]) -> Result<Vec<f32>> {
         let mut out = Vec::with_capacity(examples.len() / EXAMPLE_LEN * EMBEDDING_DIM);
         for batch in examples.chunks(MAX_BATCH * EXAMPLE_LEN) {
-            out.extend(self.fast.forward(batch));
+            out.extend(self.fast.forward(batch)?);
         }
-        out
+        Ok(out)
     }
 }
 

@@ -52,6 +52,9 @@ pub enum VggishError {
     /// Input with the wrong shape.
     #[error("vggish: {len} input values are not whole [96, 64] examples")]
     BadInput { len: usize },
+    /// A tensor the backend could not hand back as f32 values.
+    #[error("vggish: tensor backend: {0}")]
+    Backend(String),
     /// A worker thread that panicked.
     #[error("vggish: a worker thread panicked")]
     WorkerPanicked,
