@@ -1,6 +1,7 @@
 //! [`Recognizer`]: an encoder and a head, run over a streamed file.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use insrec_audio::{AudioSource, AudioStream, StreamOptions};
 use insrec_core::{FRAME_SECONDS, FileReport, FrameScores, NUM_CLASSES};
@@ -55,25 +56,45 @@ impl Recognizer {
         let path = source.name();
         let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
         let mut stream = AudioStream::open(source, self.stream)?;
-        let mut frontend = LogMelFrontend::new();
-        let (mut block, mut examples, mut embeddings) =
-            (Vec::new(), Examples::default(), Vec::new());
-        loop {
-            if cancelled() {
-                return Err(PipelineError::Cancelled { path });
-            }
-            let more = stream.next_block(&mut block)?;
-            frontend.push(&block, &mut examples);
-            block.clear();
-            if examples.count() >= ENCODE_BATCH || (!more && examples.count() > 0) {
-                embeddings.extend(self.encode(&examples.data)?);
-                examples.data.clear();
-            }
-            if !more {
-                break;
-            }
-        }
-        let duration_s = stream.decoded_seconds();
+        // Decoding + log-mel on a second thread, encoding on this one: the two stages overlap.
+        let (batches, received) = mpsc::sync_channel::<Vec<f32>>(2);
+        let (front_end, encoded) = std::thread::scope(|scope| {
+            let producer = scope.spawn(|| -> Result<f64> {
+                let mut frontend = LogMelFrontend::new();
+                let (mut block, mut examples) = (Vec::new(), Examples::default());
+                loop {
+                    if cancelled() {
+                        return Err(PipelineError::Cancelled { path: path.clone() });
+                    }
+                    let more = stream.next_block(&mut block)?;
+                    frontend.push(&block, &mut examples);
+                    block.clear();
+                    let full = examples.count() >= ENCODE_BATCH;
+                    if (full || (!more && examples.count() > 0))
+                        && batches.send(std::mem::take(&mut examples.data)).is_err()
+                    {
+                        // The encoder stopped on an error; it reports it.
+                        break;
+                    }
+                    if !more {
+                        break;
+                    }
+                }
+                drop(batches);
+                Ok(stream.decoded_seconds())
+            });
+            let encoded = received.iter().try_fold(Vec::new(), |mut all, batch| {
+                all.extend(self.encode(&batch)?);
+                Ok::<_, PipelineError>(all)
+            });
+            drop(received);
+            let front_end = producer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (front_end, encoded)
+        });
+        let duration_s = front_end?;
+        let embeddings = encoded?;
         let dim = self.encoder.dim();
         if embeddings.is_empty() {
             return Err(PipelineError::TooShort {
@@ -123,5 +144,128 @@ impl Recognizer {
             model: self.name.clone(),
             reason,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Mean of each example as a 1-d embedding; fails when asked to.
+    struct MeanEncoder {
+        fail: bool,
+    }
+
+    impl FrameEncoder for MeanEncoder {
+        fn dim(&self) -> usize {
+            1
+        }
+
+        fn encode(&self, examples: &[f32]) -> std::result::Result<Vec<f32>, String> {
+            if self.fail {
+                return Err("weights are broken".into());
+            }
+            Ok(examples
+                .chunks_exact(EXAMPLE_LEN)
+                .map(|e| e.iter().sum::<f32>() / EXAMPLE_LEN as f32)
+                .collect())
+        }
+    }
+
+    struct ConstantHead;
+
+    impl FrameHead for ConstantHead {
+        fn frame_probabilities(
+            &self,
+            embeddings: &[f32],
+            dim: usize,
+        ) -> std::result::Result<Vec<[f32; NUM_CLASSES]>, String> {
+            Ok(vec![[0.25; NUM_CLASSES]; embeddings.len() / dim])
+        }
+    }
+
+    fn recognizer(fail: bool) -> Recognizer {
+        Recognizer {
+            name: "test".into(),
+            stream: StreamOptions::default(),
+            encoder: Box::new(MeanEncoder { fail }),
+            head: Box::new(ConstantHead),
+            thresholds: [0.5; NUM_CLASSES],
+        }
+    }
+
+    /// `seconds` of a 440 Hz tone as a 16 kHz mono 16-bit WAV.
+    fn tone(seconds: f64) -> AudioSource {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut bytes = Cursor::new(Vec::new());
+        let mut writer = hound::WavWriter::new(&mut bytes, spec).expect("wav writer");
+        for i in 0..(seconds * 16_000.0) as usize {
+            let t = i as f64 / 16_000.0;
+            let sample = (0.3 * (2.0 * std::f64::consts::PI * 440.0 * t).sin() * 32_767.0) as i16;
+            writer.write_sample(sample).expect("sample");
+        }
+        writer.finalize().expect("finalize");
+        AudioSource::Bytes {
+            name: "tone.wav".into(),
+            data: Arc::from(bytes.into_inner()),
+        }
+    }
+
+    #[test]
+    fn long_files_give_one_frame_per_example_across_many_batches() {
+        // 200 s: 208 examples, four encoder batches.
+        let report = recognizer(false)
+            .analyze(&tone(200.0), &AnalyzeOptions::default())
+            .expect("analysis");
+        assert_eq!(report.frames.len(), 208);
+        assert!((report.duration_s - 200.0).abs() < 1e-6);
+        assert!((report.frames[207].start_s - 207.0 * FRAME_SECONDS).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_encoder_error_ends_the_analysis_without_hanging() {
+        let err = recognizer(true)
+            .analyze(&tone(200.0), &AnalyzeOptions::default())
+            .expect_err("broken encoder");
+        assert!(matches!(err, PipelineError::Model { .. }), "{err}");
+        assert!(err.to_string().contains("weights are broken"), "{err}");
+    }
+
+    #[test]
+    fn a_cancelled_analysis_stops() {
+        let cancel = AtomicBool::new(true);
+        let err = recognizer(false)
+            .analyze(
+                &tone(30.0),
+                &AnalyzeOptions {
+                    cancel: Some(&cancel),
+                },
+            )
+            .expect_err("cancelled");
+        assert!(matches!(err, PipelineError::Cancelled { .. }), "{err}");
+    }
+
+    #[test]
+    fn too_short_and_corrupt_inputs_are_input_errors() {
+        let short = recognizer(false)
+            .analyze(&tone(0.5), &AnalyzeOptions::default())
+            .expect_err("too short");
+        assert!(matches!(short, PipelineError::TooShort { .. }), "{short}");
+        let garbage = AudioSource::Bytes {
+            name: "noise.mp3".into(),
+            data: Arc::from(vec![0x55u8; 4096]),
+        };
+        let corrupt = recognizer(false)
+            .analyze(&garbage, &AnalyzeOptions::default())
+            .expect_err("garbage");
+        assert!(corrupt.is_bad_input(), "{corrupt}");
     }
 }
