@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -120,6 +121,18 @@ impl AudioDecoder {
         extension: Option<&str>,
         limits: DecodeLimits,
     ) -> Result<Self> {
+        catch_unwind(AssertUnwindSafe(|| {
+            Self::probe(source, path, extension, limits)
+        }))
+        .unwrap_or_else(|panic| Err(decoder_panicked(path, panic)))
+    }
+
+    fn probe(
+        source: Box<dyn MediaSource>,
+        path: &Path,
+        extension: Option<&str>,
+        limits: DecodeLimits,
+    ) -> Result<Self> {
         let path = path.to_path_buf();
         let mut hint = Hint::new();
         if let Some(ext) = extension {
@@ -230,6 +243,11 @@ impl AudioDecoder {
     /// Appends the next packet's samples, mixed to mono (channel mean), to `out`.
     /// Returns `Ok(false)` at the end of the stream.
     pub fn next_mono(&mut self, out: &mut Vec<f32>) -> Result<bool> {
+        catch_unwind(AssertUnwindSafe(|| self.decode_packet(out)))
+            .unwrap_or_else(|panic| Err(decoder_panicked(&self.path, panic)))
+    }
+
+    fn decode_packet(&mut self, out: &mut Vec<f32>) -> Result<bool> {
         let mut consecutive_errors = 0;
         loop {
             let packet = match self.format.next_packet() {
@@ -269,6 +287,7 @@ impl AudioDecoder {
             if frames == 0 {
                 continue;
             }
+            let start = out.len();
             self.interleaved.resize(frames * channels, 0.0);
             buffer.copy_to_slice_interleaved::<f32, _>(&mut self.interleaved[..]);
             if channels == 1 {
@@ -281,6 +300,15 @@ impl AudioDecoder {
                         .map(|f| f.iter().sum::<f32>() * scale),
                 );
             }
+            if let Some(i) = out[start..].iter().position(|x| !x.is_finite()) {
+                return Err(AudioError::Corrupt {
+                    path: self.path.clone(),
+                    reason: format!(
+                        "non-finite sample (NaN or infinity) at {:.3} s",
+                        (self.frames_decoded + i as u64) as f64 / f64::from(self.info.sample_rate)
+                    ),
+                });
+            }
             self.frames_decoded += frames as u64;
             let seconds = self.frames_decoded as f64 / f64::from(self.info.sample_rate);
             if seconds > self.limits.max_duration_s {
@@ -291,6 +319,21 @@ impl AudioDecoder {
     }
 
     fn finish(&mut self) -> Result<bool> {
+        let rate = f64::from(self.info.sample_rate);
+        if let Some(declared) = self.info.frames.filter(|&f| f > 0) {
+            // Allow for codec priming/padding differences; a real truncation loses far more.
+            let slack = u64::from(self.info.sample_rate) / 2;
+            if self.frames_decoded == 0 || self.frames_decoded + slack < declared {
+                return Err(AudioError::Corrupt {
+                    path: self.path.clone(),
+                    reason: format!(
+                        "truncated: decoded {:.2} s of the {:.2} s the header declares",
+                        self.frames_decoded as f64 / rate,
+                        declared as f64 / rate
+                    ),
+                });
+            }
+        }
         if self.frames_decoded == 0 {
             return Err(if self.skipped_packets > 0 {
                 AudioError::Corrupt {
@@ -303,24 +346,25 @@ impl AudioDecoder {
                 }
             });
         }
-        if let Some(declared) = self.info.frames {
-            // Allow for codec priming/padding differences; a real truncation loses far more.
-            let slack = u64::from(self.info.sample_rate) / 2;
-            if self.frames_decoded + slack < declared {
-                return Err(AudioError::Corrupt {
-                    path: self.path.clone(),
-                    reason: format!(
-                        "truncated: decoded {:.2} s of the {:.2} s the header declares",
-                        self.frames_decoded as f64 / f64::from(self.info.sample_rate),
-                        declared as f64 / f64::from(self.info.sample_rate)
-                    ),
-                });
-            }
-        }
         if self.skipped_packets > 0 {
             tracing::warn!(path = %self.path.display(), skipped = self.skipped_packets, "skipped undecodable packets");
         }
         Ok(false)
+    }
+}
+
+/// symphonia parses untrusted bytes; a panic in it (a bug, or an overflow check in a debug build) is
+/// reported as corrupt input rather than taking down a batch or a server worker.
+fn decoder_panicked(path: &Path, panic: Box<dyn std::any::Any + Send>) -> AudioError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::warn!(path = %path.display(), message, "the decoder panicked on malformed data");
+    AudioError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("the decoder failed on malformed data ({message})"),
     }
 }
 
