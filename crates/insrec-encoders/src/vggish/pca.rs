@@ -264,7 +264,7 @@ mod tests {
         let mut npy = b"\x93NUMPY\x01\x00".to_vec();
         let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
         let mut header = dict.to_owned();
-        while (10 + header.len() + 1) % 64 != 0 {
+        while !(10 + header.len() + 1).is_multiple_of(64) {
             header.push(' ');
         }
         header.push('\n');

@@ -491,7 +491,7 @@ fn reduce(callable: Value, args: Value) -> Value {
 }
 
 fn pairs(items: Vec<Value>) -> Result<Vec<(Value, Value)>, String> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err("odd number of dict items".into());
     }
     let mut out = Vec::with_capacity(items.len() / 2);
