@@ -124,7 +124,9 @@ pub fn clip_id(index: u64) -> String {
     format!("{index:06}")
 }
 
-/// Writes a file through a temporary sibling and a rename, so a reader never sees half a file.
+/// Writes a file through a temporary sibling and a rename, so a reader (or a resumed run after a
+/// kill) never sees half a file. No fsync: it made rendering IO-bound on a busy disk (100 clips
+/// took 498 s instead of 14 s), and only a power cut could lose the last clips.
 pub(crate) fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
@@ -133,7 +135,7 @@ pub(crate) fn write_atomic(
     let result = (|| {
         let mut w = BufWriter::new(File::create(&tmp)?);
         write(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+        w.into_inner().map(drop).map_err(|e| e.into_error())
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
