@@ -24,9 +24,6 @@ pub trait ZooConfig: Serialize + DeserializeOwned + Clone + std::fmt::Debug + De
     /// The PyOmniTS name (`"PatchTST"`), also the fixture folder and the registry key.
     const NAME: &'static str;
 
-    /// Whether the Rust port exists; stubs set `false` and fail in [`ZooConfig::init`].
-    const IMPLEMENTED: bool = true;
-
     /// Checks cross-field constraints (e.g. `n_heads` divides `d_model`).
     fn validate(&self) -> Result<()>;
 

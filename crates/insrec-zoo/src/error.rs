@@ -11,9 +11,6 @@ pub enum ZooError {
     /// The name is not one of the 27 PyOmniTS models.
     #[error("zoo: unknown model {name:?}; known models: {known}")]
     UnknownModel { name: String, known: String },
-    /// The model is listed but has no Rust port yet.
-    #[error("zoo: model {name} is not implemented yet")]
-    Unimplemented { name: &'static str },
     /// A configuration key that the model does not have.
     #[error("zoo: {model} has no config key {key:?}; known keys: {known}")]
     UnknownConfigKey {

@@ -1,6 +1,6 @@
 //! The 27 PyOmniTS models by name: [`ModelKind`], their configs ([`ClassifierConfig`]) and
-//! built models ([`Classifier`]). Every model is listed once in the `zoo!` call below; a model's
-//! own file decides whether it is ported (see [`crate::models`]).
+//! built models ([`Classifier`]). Every model is listed once in the `zoo!` call below; its own
+//! file in [`crate::models`] holds the config and the port.
 
 use std::fmt;
 use std::path::Path;
@@ -37,13 +37,6 @@ macro_rules! zoo {
             pub fn name(self) -> &'static str {
                 match self {
                     $(ModelKind::$kind => <$module::$config as ZooConfig>::NAME,)*
-                }
-            }
-
-            /// Whether the model has a Rust port.
-            pub fn is_implemented(self) -> bool {
-                match self {
-                    $(ModelKind::$kind => <$module::$config as ZooConfig>::IMPLEMENTED,)*
                 }
             }
 

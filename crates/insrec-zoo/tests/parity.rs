@@ -3,7 +3,7 @@
 
 mod common;
 
-/// `parity!(test_name => ModelKind variant);` — one line per ported model.
+/// `parity!(test_name => ModelKind variant);` — one line per model.
 macro_rules! parity {
     ($($test:ident => $kind:ident;)*) => {$(
         #[test]

@@ -1,4 +1,4 @@
-//! At the production config, each ported model has exactly the tensors of the real PyOmniTS
+//! At the production config, each model has exactly the tensors of the real PyOmniTS
 //! checkpoint (`shared/reference/pyomnits_production_state_dicts.json`): a checkpoint with
 //! those names and shapes loads strictly, and the element count matches (burn counts BatchNorm
 //! running statistics too, PyTorch's `n_parameters` does not; neither counts `pe`).
@@ -76,7 +76,7 @@ fn check_production(kind: ModelKind) {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// `production!(test_name => ModelKind variant);` — one line per ported model.
+/// `production!(test_name => ModelKind variant);` — one line per model.
 macro_rules! production {
     ($($test:ident => $kind:ident;)*) => {$(
         #[test]

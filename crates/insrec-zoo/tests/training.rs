@@ -1,8 +1,8 @@
-//! Each ported model trains: forward, masked BCE, backward and Adam steps lower the loss.
+//! Each model trains: forward, masked BCE, backward and Adam steps lower the loss.
 
 mod common;
 
-/// `training!(test_name => ModelKind variant);` — one line per ported model.
+/// `training!(test_name => ModelKind variant);` — one line per model.
 macro_rules! training {
     ($($test:ident => $kind:ident;)*) => {$(
         #[test]

@@ -16,7 +16,7 @@ use super::train::{DataArgs, SplitArg, setup, train_on};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Comma-separated classifiers (PyOmniTS names), or `all` for every ported one.
+    /// Comma-separated classifiers (PyOmniTS names), or `all` for every model.
     #[arg(long, value_delimiter = ',', required = true)]
     pub models: Vec<String>,
     #[command(flatten)]
@@ -108,22 +108,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `A,B,...` or `all` (every ported model).
+/// `A,B,...` or `all` (every model).
 fn models(names: &[String]) -> anyhow::Result<Vec<ModelKind>> {
     if names.len() == 1 && names[0].eq_ignore_ascii_case("all") {
-        return Ok(ModelKind::ALL
-            .iter()
-            .copied()
-            .filter(|k| k.is_implemented())
-            .collect());
+        return Ok(ModelKind::ALL.to_vec());
     }
     names
         .iter()
-        .map(|name| {
-            let kind = ModelKind::from_name(name.trim())?;
-            anyhow::ensure!(kind.is_implemented(), "{kind} is not ported yet");
-            Ok(kind)
-        })
+        .map(|name| Ok(ModelKind::from_name(name.trim())?))
         .collect()
 }
 
