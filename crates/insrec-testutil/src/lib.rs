@@ -84,6 +84,8 @@ pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], tol: f64) {
         actual[worst],
         expected[worst]
     );
+    // Shown with `--nocapture`: the measured agreement, for notes and README tables.
+    eprintln!("{what}: max |diff| {diff:.1e} (tolerance {tol:e})");
 }
 
 /// Converts any shaped array to a dynamic one (handy for comparing with fixtures).
