@@ -394,7 +394,8 @@ fn keep_log_lines(path: &Path, epochs: usize) -> Result<()> {
     write_atomic(path, kept.as_bytes())
 }
 
-fn append_line(path: &Path, record: &EpochRecord) -> Result<()> {
+/// Appends `record` as one JSON line to `path` (the runs' `log.jsonl`).
+pub(crate) fn append_line(path: &Path, record: &impl Serialize) -> Result<()> {
     let mut line = serde_json::to_string(record).map_err(|source| TrainError::Json {
         path: path.to_owned(),
         source,

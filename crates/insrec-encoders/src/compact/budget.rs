@@ -31,8 +31,8 @@ pub fn flops_per_frame(config: &CompactConfig) -> u64 {
         };
         let groups = if enc.separable { channels } else { 1 };
         macs += (h * w * spatial_out * 9 * channels / groups) as u64;
-        if enc.se_ratio > 0 {
-            macs += (2 * spatial_out * (spatial_out / enc.se_ratio).max(4)) as u64;
+        if let Some(hidden) = spatial_out.checked_div(enc.se_ratio) {
+            macs += (2 * spatial_out * hidden.max(4)) as u64;
         }
         if enc.separable {
             macs += (h * w * channels * block.channels) as u64;

@@ -15,11 +15,13 @@ pub enum TrainError {
     Model(#[from] insrec_encoders::EncoderError),
     #[error(transparent)]
     Metrics(#[from] insrec_eval::Error),
-    #[error("cannot write {path}: {source}")]
+    #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Run(#[from] crate::error::TrainError),
     #[error("checkpoint {path}: {reason}")]
     Checkpoint { path: PathBuf, reason: String },
 }

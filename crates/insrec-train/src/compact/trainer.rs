@@ -7,9 +7,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::store::ModuleRecord;
-use burn::tensor::activation::relu;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_encoders::compact::{
     CompactConfig, CompactModel, FORMAT, HeadKind, ModelDescription, flops_per_frame, write_dir,
@@ -26,6 +24,10 @@ use super::augment::{Augmentation, ITEM_LEN, training_item};
 use super::bank::MelBank;
 use super::error::{Result, TrainError};
 use super::evaluate::{SplitMetrics, SplitPredictions};
+use crate::checkpoint::write_atomic;
+use crate::loss;
+use crate::progress::counter;
+use crate::trainer::append_line;
 
 /// Everything that decides a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,13 +123,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     }
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    let template = format!("{what} {{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {{msg}}");
-    bar.set_style(ProgressStyle::with_template(&template).unwrap_or(ProgressStyle::default_bar()));
-    bar
-}
-
 /// Trains a compact model on the corpus in `corpus_dir`, writing checkpoints, `log.jsonl` and
 /// finally `model/` (model.json + weights.bpk) into `out`. Resumes from `out/checkpoint` when
 /// it exists; a resumed run may change `epochs` (the cosine schedule stretches to the new total;
@@ -140,7 +135,9 @@ pub fn train(
     metadata: serde_json::Value,
 ) -> Result<TrainOutcome> {
     let paths = Paths::new(out);
-    std::fs::create_dir_all(out).map_err(io(out))?;
+    for dir in [&paths.checkpoint, &paths.best] {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
     let corpus = SynthCorpus::open(corpus_dir)?;
     let mut train_ids = corpus.indices(Split::Train);
     if let Some(max) = settings.max_train_clips {
@@ -155,7 +152,7 @@ pub fn train(
         return Err(TrainError::EmptySplit("valid"));
     }
     let load = |ids: &[usize], what: &str| {
-        let bar = bar(ids.len() as u64, what);
+        let bar = counter(true, ids.len(), what);
         let bank = MelBank::load(&corpus, ids, &bar);
         bar.finish_and_clear();
         bank
@@ -203,7 +200,7 @@ pub fn train(
         let started = Instant::now();
         let epoch = state.epoch;
         let order = shuffled(train_bank.len(), settings.seed, epoch);
-        let bar = bar(steps_per_epoch as u64, &format!("epoch {:>2}", epoch + 1));
+        let bar = counter(true, steps_per_epoch, &format!("epoch {:>2}", epoch + 1));
         let mut loss_sum = 0.0;
         let mut lr = 0.0;
         for step in 0..steps_per_epoch {
@@ -218,7 +215,6 @@ pub fn train(
             model = optimizer.step(lr, model, grads);
             bar.inc(1);
             let mean_loss = loss_sum / (step + 1) as f64;
-            bar.set_message(format!("loss {mean_loss:.4} lr {lr:.2e}"));
             if (step + 1) % 100 == 0 {
                 tracing::info!(
                     epoch = epoch + 1,
@@ -241,7 +237,7 @@ pub fn train(
         if map > state.best_map {
             state.best_map = map;
             state.best_epoch = state.epoch;
-            write_atomically(&paths.best.join("model.bpk"), &model_bytes(&inference)?)?;
+            write_atomic(&paths.best.join("model.bpk"), &model_bytes(&inference)?)?;
         }
         let log = EpochLog {
             epoch: state.epoch,
@@ -276,7 +272,7 @@ pub fn export_run(
     })?;
     let corpus = SynthCorpus::open(corpus_dir)?;
     let valid_ids = corpus.indices(Split::Valid);
-    let bar = bar(valid_ids.len() as u64, "log-mel valid");
+    let bar = counter(true, valid_ids.len(), "log-mel valid");
     let valid_bank = MelBank::load(&corpus, &valid_ids, &bar)?;
     bar.finish_and_clear();
     export(
@@ -366,10 +362,11 @@ fn batch(
     )
 }
 
-/// Mean binary cross-entropy on logits, computed stably.
+/// Mean binary cross-entropy on frame logits `[batch, frames, classes]`.
 fn bce_with_logits(logits: Tensor<3>, targets: Tensor<3>) -> Tensor<1> {
-    let softplus = logits.clone().abs().neg().exp().log1p();
-    (relu(logits.clone()) - logits * targets + softplus).mean()
+    let [batch, frames, classes] = logits.dims();
+    let flat = |t: Tensor<3>| t.reshape([batch * frames, classes]);
+    loss::bce_with_logits(flat(logits), flat(targets)).mean()
 }
 
 fn model_bytes(model: &CompactModel) -> Result<Vec<u8>> {
@@ -405,31 +402,6 @@ fn load_model_bytes(
         })
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a kill never leaves a
-/// half-written file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, bytes).map_err(io(&partial))?;
-    std::fs::rename(&partial, path).map_err(io(path))
-}
-
-fn append_line(path: &Path, value: &impl Serialize) -> Result<()> {
-    use std::io::Write;
-    let line = serde_json::to_string(value).map_err(|e| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io(path))?;
-    writeln!(file, "{line}").map_err(io(path))
-}
-
 /// Model, optimizer and state; `state.json` is written last, so it only ever names complete files.
 fn save_checkpoint(
     paths: &Paths,
@@ -438,13 +410,13 @@ fn save_checkpoint(
     optimizer: &impl OptimizerBytes,
 ) -> Result<()> {
     let dir = &paths.checkpoint;
-    write_atomically(&dir.join("model.bpk"), &model_bytes(model)?)?;
-    write_atomically(&dir.join("optimizer.bpk"), &optimizer.to_bytes(dir)?)?;
+    write_atomic(&dir.join("model.bpk"), &model_bytes(model)?)?;
+    write_atomic(&dir.join("optimizer.bpk"), &optimizer.to_bytes(dir)?)?;
     let json = serde_json::to_vec_pretty(state).map_err(|e| TrainError::Checkpoint {
         path: dir.clone(),
         reason: e.to_string(),
     })?;
-    write_atomically(&dir.join("state.json"), &json)
+    Ok(write_atomic(&dir.join("state.json"), &json)?)
 }
 
 type Resumed<O> = (RunState, CompactModel, O);
@@ -527,7 +499,7 @@ fn export(
     let test = if test_ids.is_empty() {
         None
     } else {
-        let bar = bar(test_ids.len() as u64, "log-mel test");
+        let bar = counter(true, test_ids.len(), "log-mel test");
         let bank = MelBank::load(corpus, test_ids, &bar)?;
         bar.finish_and_clear();
         Some(SplitMetrics::new(
@@ -609,7 +581,8 @@ mod tests {
         let targets =
             Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 0.0], [1, 1, 2]), &device);
         let got = bce_with_logits(logits, targets).into_scalar::<f32>();
-        let expected = ((1.0 + (-2.0f32).exp()).ln() + (1.0 + 1.0f32.exp()).ln()) / 2.0;
+        // Target 1 at logit 2: ln(1 + e^-2); target 0 at logit -1: ln(1 + e^-1).
+        let expected = ((1.0 + (-2.0f32).exp()).ln() + (1.0 + (-1.0f32).exp()).ln()) / 2.0;
         assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
     }
 }
