@@ -22,11 +22,14 @@ use crate::progress;
 /// Samples of one clip: 10 s at 16 kHz.
 const CLIP_SAMPLES: usize = 10 * SAMPLE_RATE_HZ as usize;
 
-/// A frame encoder with an identity for the cache (e.g. a hash of its weights).
+/// A frame encoder with an identity for the cache (e.g. a hash of its weights) and the front
+/// end its audio goes through.
 pub struct Encoder {
     pub frame_encoder: Box<dyn FrameEncoder>,
     /// Names the cache folder; must change whenever the encoder's output would.
     pub id: String,
+    /// Decoding, peak normalisation and resampling before the log-mel front end.
+    pub stream: StreamOptions,
 }
 
 impl Encoder {
@@ -42,7 +45,17 @@ impl Encoder {
                 ),
             });
         }
-        Ok(Self { frame_encoder, id })
+        Ok(Self {
+            frame_encoder,
+            id,
+            stream: StreamOptions::default(),
+        })
+    }
+
+    /// Sets the audio front end (e.g. [`StreamOptions::openmic`] for OpenMIC-2018's features).
+    pub fn with_stream(mut self, stream: StreamOptions) -> Self {
+        self.stream = stream;
+        self
     }
 
     /// The `[10, 128]` embeddings of the first 10 s of `path`.
@@ -52,8 +65,8 @@ impl Encoder {
             reason,
         };
         let source = AudioSource::File(path.to_owned());
-        let mut stream = AudioStream::open(&source, StreamOptions::default())
-            .map_err(|e| embed_error(e.to_string()))?;
+        let mut stream =
+            AudioStream::open(&source, self.stream).map_err(|e| embed_error(e.to_string()))?;
         let mut samples = Vec::with_capacity(CLIP_SAMPLES + 16_384);
         while samples.len() < CLIP_SAMPLES
             && stream

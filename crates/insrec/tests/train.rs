@@ -423,3 +423,36 @@ fn empty_datasets_are_named() {
         &["openmic-2018.npz", "empty dataset", "sample_key"],
     );
 }
+
+#[test]
+fn vggish_encoder_without_weights_says_where_to_get_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let classes: Vec<&str> = insrec_core::Instrument::ALL
+        .iter()
+        .map(|i| i.name())
+        .collect();
+    let csv = format!(
+        "path,{}\na.wav,{}\n",
+        classes.join(","),
+        vec!["1"; 20].join(",")
+    );
+    let data = folder(dir.path(), &csv);
+    let out = Command::new(env!("CARGO_BIN_EXE_insrec"))
+        .args([
+            "train",
+            "--model",
+            "DLinear",
+            "--data",
+            &data,
+            "--encoder",
+            "vggish",
+            "--out",
+        ])
+        .arg(dir.path().join("run"))
+        .env_remove("INSREC_VGGISH_WEIGHTS")
+        .env_remove("INSREC_VGGISH_PCA")
+        .output()
+        .expect("run insrec");
+    assert_eq!(out.status.code(), Some(2));
+    assert_names(&stderr(&out), &["VGGish weights", "vggish-10086976.pth"]);
+}

@@ -93,8 +93,11 @@ impl From<RoundingArg> for Rounding {
 pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
     let EncoderArg::Vggish = args.encoder;
     let started = Instant::now();
-    let encoder =
-        load_vggish_encoder(args.weights.as_deref(), args.pca.as_deref(), !args.embeddings)?;
+    let encoder = load_vggish_encoder(
+        args.weights.as_deref(),
+        args.pca.as_deref(),
+        !args.embeddings,
+    )?;
     let files = expand_inputs(&args.inputs)?;
     let stream = if args.openmic {
         StreamOptions::openmic()
