@@ -159,3 +159,42 @@ fn the_default_model_analyses_an_upload_and_refuses_a_corrupt_one() {
     let (status, _) = server.request("POST", "/api/analyze", "audio/ogg", &ogg);
     assert_eq!(status, 200, "the server keeps serving");
 }
+
+#[test]
+fn every_bad_input_corpus_file_gets_a_json_answer_and_the_server_keeps_serving() {
+    let server = Server::start(&["--max-duration-s", "300"]);
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../insrec-audio/tests/data/bad");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap_or_else(|e| panic!("{}: {e}", corpus.display()))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "{} corpus files", files.len());
+    let ogg = std::fs::read(insrec_testutil::fixture("vggish/000046_3840.ogg")).expect("fixture");
+    for path in files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = std::fs::read(&path).expect("corpus file");
+        let (status, reply) = server.request(
+            "POST",
+            &format!("/api/analyze?filename={name}"),
+            "application/octet-stream",
+            &bytes,
+        );
+        if name.starts_with("err_") {
+            assert!((400..500).contains(&status), "{name}: {status} {reply}");
+            let error = reply["error"].as_str().unwrap_or_default();
+            assert!(!error.is_empty(), "{name}: {reply}");
+        } else {
+            // Clips shorter than one 0.96 s frame may be refused as too short, never failed.
+            assert!(status == 200 || status == 422, "{name}: {status} {reply}");
+        }
+        let (status, _) = server.request("POST", "/api/analyze", "audio/ogg", &ogg);
+        assert_eq!(status, 200, "the server keeps serving after {name}");
+    }
+}
