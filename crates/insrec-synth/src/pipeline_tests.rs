@@ -1,7 +1,5 @@
 //! End-to-end tests on a real SoundFont: Debian's small `timgm6mb-soundfont` package.
 
-use std::path::PathBuf;
-
 use insrec_core::{Instrument, NUM_CLASSES};
 
 use crate::compose::{PartSource, Score, ScorePart};
@@ -13,19 +11,7 @@ use crate::song::{Meter, Note, Role, Song, Style};
 use crate::sources::{Library, MelodicVoice, SourcePaths};
 use crate::theory::{Chord, Key, Mode, Quality};
 use crate::timbre::lookup;
-
-/// TimGM6mb.sf2 (`apt-get install timgm6mb-soundfont`; `INSREC_TIMGM6MB` overrides the path).
-pub(crate) fn timgm6mb() -> PathBuf {
-    let path = std::env::var_os("INSREC_TIMGM6MB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/sounds/sf2/TimGM6mb.sf2"));
-    assert!(
-        path.is_file(),
-        "missing {} — install it with `apt-get install timgm6mb-soundfont`",
-        path.display()
-    );
-    path
-}
+use insrec_testutil::timgm6mb;
 
 fn library() -> Library {
     Library::load(&SourcePaths {

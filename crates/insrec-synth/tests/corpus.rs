@@ -6,18 +6,7 @@ use std::path::{Path, PathBuf};
 
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_synth::{CorpusArgs, Generator, Manifest, SourcePaths, Split, SynthCorpus, SynthError};
-
-fn timgm6mb() -> PathBuf {
-    let path = std::env::var_os("INSREC_TIMGM6MB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/sounds/sf2/TimGM6mb.sf2"));
-    assert!(
-        path.is_file(),
-        "missing {} — install it with `apt-get install timgm6mb-soundfont`",
-        path.display()
-    );
-    path
-}
+use insrec_testutil::timgm6mb;
 
 fn args(clips: u64, seed: u64) -> CorpusArgs {
     CorpusArgs {

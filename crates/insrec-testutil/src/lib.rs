@@ -13,6 +13,20 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
 }
 
+/// TimGM6mb.sf2, the small SoundFont of the synth tests (`apt-get install timgm6mb-soundfont`;
+/// `INSREC_TIMGM6MB` overrides the path); panics with the install command when it is missing.
+pub fn timgm6mb() -> PathBuf {
+    let path = std::env::var_os("INSREC_TIMGM6MB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/sounds/sf2/TimGM6mb.sf2"));
+    assert!(
+        path.is_file(),
+        "missing {} — install it with `apt-get install timgm6mb-soundfont`",
+        path.display()
+    );
+    path
+}
+
 /// Path of a fixture relative to `shared/fixtures`; panics with a clear message when it is missing.
 pub fn fixture(relative: impl AsRef<Path>) -> PathBuf {
     let path = fixtures_dir().join(relative.as_ref());

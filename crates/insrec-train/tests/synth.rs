@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,6 +10,7 @@ use burn::tensor::Device;
 use insrec_features::{EXAMPLE_FRAMES, EXAMPLE_LEN, MEL_BANDS};
 use insrec_pipeline::FrameEncoder;
 use insrec_synth::{CorpusArgs, Generator, SourcePaths};
+use insrec_testutil::timgm6mb;
 use insrec_train::embed::{EmbeddingCache, Encoder};
 use insrec_train::{
     EvalSide, FeatureOptions, LoadedData, SplitKind, SplitPlan, TrainSetup, TrainedModel, evaluate,
@@ -50,18 +50,6 @@ impl FrameEncoder for BandStats {
         }
         Ok(out)
     }
-}
-
-fn timgm6mb() -> PathBuf {
-    let path = std::env::var_os("INSREC_TIMGM6MB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/sounds/sf2/TimGM6mb.sf2"));
-    assert!(
-        path.is_file(),
-        "missing {} — install it with `apt-get install timgm6mb-soundfont`",
-        path.display()
-    );
-    path
 }
 
 #[test]

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use insrec_testutil::timgm6mb;
+
 fn insrec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_insrec"))
         .args(args)
@@ -18,18 +20,6 @@ fn stderr(out: &Output) -> String {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
-}
-
-fn timgm6mb() -> PathBuf {
-    let path = std::env::var_os("INSREC_TIMGM6MB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/sounds/sf2/TimGM6mb.sf2"));
-    assert!(
-        path.is_file(),
-        "missing {} — install it with `apt-get install timgm6mb-soundfont`",
-        path.display()
-    );
-    path
 }
 
 /// Renders an 8-clip corpus (6 train, 2 valid).
