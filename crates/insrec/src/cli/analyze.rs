@@ -1,25 +1,18 @@
 //! `insrec analyze`: which instruments play in each file, and when.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use insrec_audio::AudioSource;
 use insrec_core::{AnalysisReport, FileReport, Instrument, NUM_CLASSES};
 use insrec_pipeline::{AnalyzeOptions, Recognizer};
 
+use super::inputs::{expand_inputs, files_bar};
 use super::recognizers;
-
-/// Extensions picked up when a directory is given (explicit files are always analysed).
-const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "mp3", "ogg", "oga", "opus", "flac", "m4a", "mp4", "aac", "alac", "aif", "aiff",
-    "caf", "mkv", "webm",
-];
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -100,58 +93,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Files as given, and the audio files under each directory (sorted, recursive).
-fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let before = files.len();
-            walk(input, &mut files)
-                .with_context(|| format!("reading directory {}", input.display()))?;
-            if files.len() == before {
-                bail!(
-                    "{}: no audio files found in this directory",
-                    input.display()
-                );
-            }
-        } else {
-            files.push(input.clone());
-        }
-    }
-    Ok(files)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            files.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// Analyses every file on `jobs` threads; a failed file becomes a report with its error.
 fn analyze_all(recognizer: &Recognizer, files: &[PathBuf], jobs: usize) -> Vec<FileReport> {
-    let progress = if files.len() > 1 {
-        let bar = ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} files {elapsed_precise} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = files_bar(files.len());
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<FileReport>>> = Mutex::new(vec![None; files.len()]);
     std::thread::scope(|scope| {

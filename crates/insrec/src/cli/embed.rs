@@ -12,21 +12,17 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use insrec_audio::{AudioSource, AudioStream, StreamOptions};
 use insrec_core::FRAMES_PER_CLIP;
 use insrec_encoders::vggish::{EMBEDDING_DIM, Pca, Rounding, VggishConfig, VggishEncoder};
 use insrec_features::{Examples, LogMelFrontend, clips};
 
+use super::inputs::{expand_inputs, files_bar};
+
 /// Examples encoded per network call while a file streams in.
 const ENCODE_BATCH: usize = 64;
 /// Seconds per example.
 const EXAMPLE_SECONDS: f64 = 0.96;
-/// Extensions picked up when a directory is given.
-const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "mp3", "ogg", "oga", "opus", "flac", "m4a", "mp4", "aac", "alac", "aif", "aiff",
-    "caf", "mkv", "webm",
-];
 /// PCA files looked for beside the weights when `--pca` is not given.
 const PCA_FILE_NAMES: [&str; 2] = ["vggish_pca_params-970ea276.pth", "vggish_pca_params.npz"];
 
@@ -105,7 +101,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
         StreamOptions::default()
     };
     let mut writer = FeatureWriter::create(&args.out, args.embeddings)?;
-    let progress = progress_bar(files.len());
+    let progress = files_bar(files.len());
     let mut failed = 0usize;
     for path in &files {
         progress.set_message(path.display().to_string());
@@ -228,58 +224,6 @@ fn embed_file(
         );
     }
     Ok(rows)
-}
-
-fn progress_bar(files: usize) -> ProgressBar {
-    if files < 2 {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(files as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} files {elapsed_precise} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
-/// Files as given, and the audio files under each directory (sorted, recursive).
-fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let before = files.len();
-            walk(input, &mut files)
-                .with_context(|| format!("reading directory {}", input.display()))?;
-            if files.len() == before {
-                bail!(
-                    "{}: no audio files found in this directory",
-                    input.display()
-                );
-            }
-        } else {
-            files.push(input.clone());
-        }
-    }
-    Ok(files)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Streams `[N, 10, 128]` rows into a `.npy` whose first dimension is written at the end, and the

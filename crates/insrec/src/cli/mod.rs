@@ -5,6 +5,7 @@ mod bench;
 mod embed;
 mod eval;
 mod features;
+mod inputs;
 mod models;
 mod recognizers;
 mod serve;
