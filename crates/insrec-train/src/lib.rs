@@ -21,6 +21,7 @@ pub mod loss;
 pub mod optim;
 pub mod progress;
 pub mod recipe;
+pub mod recognizer;
 pub mod schedule;
 pub mod source;
 pub mod trainer;

@@ -201,3 +201,125 @@ fn embeds_an_openmic_clip_as_one_row_of_x() {
         actual.len()
     );
 }
+
+/// `insrec analyze --encoder vggish --model RUN`: a zoo classifier trained on OpenMIC's features
+/// scores new audio through VGGish with OpenMIC's front end, post-processing and /255 scaling —
+/// the same numbers as the classifier on `insrec embed --openmic`'s X / 255.
+#[test]
+fn analyzes_with_a_zoo_classifier_on_vggish_features() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (weights, pca) = write_weights(dir.path());
+    let run = dir.path().join("run");
+    let data = format!("openmic:{}", fixture("openmic/openmic-2018").display());
+    let out = insrec(
+        &[
+            "train".as_ref(),
+            "--model".as_ref(),
+            "DLinear".as_ref(),
+            "--data".as_ref(),
+            data.as_ref(),
+            "--epochs".as_ref(),
+            "1".as_ref(),
+            "--out".as_ref(),
+            run.as_os_str(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let ogg = fixture("vggish/000046_3840.ogg");
+    let analyze = |extra: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "analyze".as_ref(),
+            ogg.as_os_str(),
+            "--model".as_ref(),
+            run.as_os_str(),
+        ];
+        args.extend_from_slice(extra);
+        insrec(&args, &[("INSREC_VGGISH_WEIGHTS", &weights)])
+    };
+    let out = analyze(&[
+        "--encoder".as_ref(),
+        "vggish".as_ref(),
+        "--pca".as_ref(),
+        pca.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert!(
+        report["model"]
+            .as_str()
+            .is_some_and(|m| m.contains("DLinear")),
+        "{}",
+        report["model"]
+    );
+    let frames = report["files"][0]["frames"].as_array().expect("frames");
+    assert_eq!(frames.len(), 10, "a 10 s clip is one window of ten frames");
+    let scores = |frame: &serde_json::Value| -> Vec<f32> {
+        frame["scores"]
+            .as_array()
+            .expect("scores")
+            .iter()
+            .map(|v| v.as_f64().expect("number") as f32)
+            .collect()
+    };
+    let first = scores(&frames[0]);
+    assert!(frames.iter().all(|f| scores(f) == first));
+
+    // The classifier on `insrec embed --openmic`'s features of the same clip.
+    let npy = dir.path().join("x.npy");
+    let out = insrec(
+        &[
+            "embed".as_ref(),
+            ogg.as_os_str(),
+            "--encoder".as_ref(),
+            "vggish".as_ref(),
+            "--pca".as_ref(),
+            pca.as_os_str(),
+            "--openmic".as_ref(),
+            "--out".as_ref(),
+            npy.as_os_str(),
+        ],
+        &[("INSREC_VGGISH_WEIGHTS", &weights)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let x = ArrayD::<u8>::read_npy(std::fs::File::open(&npy).expect("open")).expect("uint8 npy");
+    let x: Vec<f32> = x.iter().map(|&v| f32::from(v) / 255.0).collect();
+    let device = burn::tensor::Device::flex();
+    let model = insrec_train::TrainedModel::load(&run, &device).expect("load run");
+    let input = insrec_zoo::SequenceInput::new(burn::tensor::Tensor::<3>::from_data(
+        burn::tensor::TensorData::new(x, [1, 10, 128]),
+        &device,
+    ))
+    .expect("input");
+    let expected = burn::tensor::activation::sigmoid(model.classifier.forward(&input))
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("f32");
+    for (a, e) in first.iter().zip(&expected) {
+        assert!(
+            (a - e).abs() < 2e-3,
+            "analyze {a} vs classifier on embed {e}"
+        );
+    }
+
+    // Without --encoder a zoo run is refused, as is --encoder with the compact default.
+    let out = analyze(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--encoder"), "{}", stderr(&out));
+    let out = insrec(
+        &[
+            "analyze".as_ref(),
+            ogg.as_os_str(),
+            "--encoder".as_ref(),
+            "vggish".as_ref(),
+            "--pca".as_ref(),
+            pca.as_os_str(),
+        ],
+        &[("INSREC_VGGISH_WEIGHTS", &weights)],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("zoo classifier"), "{}", stderr(&out));
+}

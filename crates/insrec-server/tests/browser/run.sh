@@ -10,5 +10,8 @@ for tool in chromium chromedriver; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install -y chromium chromium-driver)" >&2; exit 1; }
 done
 cd "$root"
-cargo run --quiet --locked -p insrec-server --example browser_check -- \
+# Built workspace-wide, as `cargo test --workspace` builds it, so no dependency is rebuilt with
+# other features.
+cargo build --quiet --locked --workspace --examples
+"${CARGO_TARGET_DIR:-$root/target}/debug/examples/browser_check" \
   --out "$out" --chromium "$(command -v chromium)" --chromedriver "$(command -v chromedriver)"

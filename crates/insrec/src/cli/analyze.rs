@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use insrec_audio::AudioSource;
 use insrec_core::{AnalysisReport, FileReport, Instrument, NUM_CLASSES};
 use insrec_pipeline::{AnalyzeOptions, Recognizer};
 
+use super::encoders::EncoderArgs;
 use super::inputs::{expand_inputs, files_bar};
 use super::recognizers;
 
@@ -19,9 +21,13 @@ pub struct AnalyzeArgs {
     /// Audio files, or directories searched recursively for audio files.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Model: `default` (embedded) or the path of a model folder/file.
+    /// Model: `default` (embedded), the folder of a compact model (`insrec train --model
+    /// compact`), or with `--encoder` a zoo run folder or `.safetensors` trained on that encoder's
+    /// embeddings.
     #[arg(long, default_value = "default")]
     pub model: String,
+    #[command(flatten)]
+    pub encoding: EncoderArgs,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Instruments shown in the table's ranking and timeline (1–20).
@@ -33,6 +39,10 @@ pub struct AnalyzeArgs {
     /// Files analysed in parallel (default: number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Longest audio accepted, in seconds (checked against the header, then while decoding); a
+    /// longer file is reported as an error and the others still complete. Default 24 hours.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    pub max_duration_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,6 +55,15 @@ pub enum Format {
     Csv,
 }
 
+fn parse_duration(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a positive number of seconds"))
+    }
+}
+
 fn parse_probability(s: &str) -> Result<f32, String> {
     let v: f32 = s.parse().map_err(|e| format!("{e}"))?;
     if (0.0..=1.0).contains(&v) {
@@ -55,15 +74,27 @@ fn parse_probability(s: &str) -> Result<f32, String> {
 }
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let mut recognizer = recognizers::load(&args.model)?;
+    let files = expand_inputs(&args.inputs)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = args.jobs.unwrap_or(cores).max(1);
+    // VGGish parallelises inside a file when files are not analysed in parallel.
+    let encoder_threads = if jobs.min(files.len()) > 1 { 1 } else { cores };
+    let started = Instant::now();
+    let mut recognizer = match args.encoding.load(encoder_threads)? {
+        Some(encoder) => recognizers::load_zoo(&args.model, encoder)?,
+        None => recognizers::load(&args.model)?,
+    };
+    tracing::info!(
+        model = recognizer.name,
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "model loaded"
+    );
     if let Some(t) = args.threshold {
         recognizer.thresholds = [t; NUM_CLASSES];
     }
-    let files = expand_inputs(&args.inputs)?;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    if let Some(limit) = args.max_duration_s {
+        recognizer.stream.limits.max_duration_s = limit;
+    }
     let reports = analyze_all(&recognizer, &files, jobs);
 
     let mut report = AnalysisReport::new(recognizer.name.clone());

@@ -3,6 +3,7 @@
 mod analyze;
 mod bench;
 mod embed;
+mod encoders;
 mod eval;
 mod features;
 mod inputs;

@@ -1,10 +1,16 @@
-//! Resolving `--model` to a ready [`Recognizer`]: the embedded default or a model folder.
+//! Resolving `--model` to a ready [`Recognizer`]: the embedded default, a compact model folder,
+//! or a zoo classifier behind the encoder it was trained on.
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use burn::tensor::Device;
 use insrec_encoders::compact::{ModelDescription, read_dir, recognizer};
 use insrec_pipeline::Recognizer;
+use insrec_train::TrainedModel;
+use insrec_train::embed::Encoder;
+use insrec_train::recognizer::zoo_recognizer;
+use insrec_train::trainer::MODEL_FILE;
 
 /// Name of the embedded model.
 pub const DEFAULT: &str = "default";
@@ -28,6 +34,33 @@ pub fn load(model: &str) -> anyhow::Result<Recognizer> {
              (model.json + weights.bpk) written by `insrec train`"
         );
     }
+    if is_zoo(path) {
+        bail!(
+            "model {model:?} is a zoo classifier, which reads embeddings: name the encoder it was \
+             trained on with --encoder vggish|DIR"
+        );
+    }
     let (description, weights) = read_dir(path).with_context(|| format!("model {model:?}"))?;
     recognizer(description, &weights).with_context(|| format!("model {model:?}"))
+}
+
+/// The zoo classifier `model` (a run folder of `insrec train` or its `.safetensors`) reading the
+/// embeddings of `encoder`.
+pub fn load_zoo(model: &str, encoder: Encoder) -> anyhow::Result<Recognizer> {
+    let path = Path::new(model);
+    if model == DEFAULT || !is_zoo(path) {
+        bail!(
+            "--encoder needs --model to be a zoo classifier trained on that encoder's embeddings: \
+             a run folder of `insrec train --model NAME --encoder ...` or its {MODEL_FILE} \
+             (got {model:?})"
+        );
+    }
+    let device = Device::flex();
+    let trained = TrainedModel::load(path, &device).with_context(|| format!("model {model:?}"))?;
+    Ok(zoo_recognizer(trained, encoder, device))
+}
+
+/// Whether `path` holds a zoo classifier rather than a compact model.
+fn is_zoo(path: &Path) -> bool {
+    path.join(MODEL_FILE).is_file() || path.extension().is_some_and(|e| e == "safetensors")
 }

@@ -3,17 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
-use insrec_audio::StreamOptions;
 use insrec_data::Subset;
-use insrec_encoders::vggish::VggishOutput;
-use insrec_train::embed::{EmbeddingCache, Encoder, content_id};
+use insrec_train::embed::EmbeddingCache;
 use insrec_train::{
     DataSpec, FeatureOptions, LoadedData, RunInfo, RunStatus, SplitKind, SplitPlan, TrainData,
     TrainOptions, TrainSetup,
 };
 use insrec_zoo::ModelKind;
+
+use super::encoders::EncoderArgs;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -77,16 +76,8 @@ pub struct DataArgs {
     /// integer arrays (e.g. from `insrec embed`) are divided by 255 like OpenMIC's X.
     #[arg(long, value_name = "FILE.npy")]
     pub embeddings: Option<PathBuf>,
-    /// Encoder for synth or folder audio: `vggish` (OpenMIC-2018's features: VGGish, PCA,
-    /// quantised, divided by 255; OpenMIC's front end) or the folder of an exported compact model.
-    #[arg(long, value_name = "vggish|DIR")]
-    pub encoder: Option<String>,
-    /// VGGish weights for `--encoder vggish` (see `insrec embed --help`).
-    #[arg(long, env = "INSREC_VGGISH_WEIGHTS", value_name = "FILE")]
-    pub vggish_weights: Option<PathBuf>,
-    /// VGGish PCA parameters (found beside the weights when not given).
-    #[arg(long, env = "INSREC_VGGISH_PCA", value_name = "FILE")]
-    pub vggish_pca: Option<PathBuf>,
+    #[command(flatten)]
+    pub encoding: EncoderArgs,
     /// Cache of computed embeddings (default $XDG_CACHE_HOME/insrec/embeddings, else
     /// ~/.cache/insrec/embeddings).
     #[arg(long, value_name = "DIR")]
@@ -100,11 +91,8 @@ pub struct DataArgs {
 impl DataArgs {
     /// Loads the dataset with embeddings for every clip.
     pub fn load(&self) -> anyhow::Result<LoadedData> {
-        let encoder = self
-            .encoder
-            .as_deref()
-            .map(|e| self.load_encoder(e))
-            .transpose()?;
+        // files are embedded in parallel
+        let encoder = self.encoding.load(1)?;
         let options = FeatureOptions {
             embeddings: self.embeddings.clone(),
             encoder: encoder.as_ref(),
@@ -116,41 +104,6 @@ impl DataArgs {
         };
         Ok(LoadedData::load(&self.data, &options)?)
     }
-
-    /// `vggish` or a compact model folder, identified by the hash of its weights (and PCA).
-    fn load_encoder(&self, name: &str) -> anyhow::Result<Encoder> {
-        if name != "vggish" {
-            return load_compact(Path::new(name));
-        }
-        let weights = self.vggish_weights.as_deref();
-        let vggish = super::embed::load_vggish_encoder(weights, self.vggish_pca.as_deref(), true)?
-            .with_output(VggishOutput::OPENMIC_UNIT)?
-            // files are embedded in parallel
-            .with_threads(1);
-        let mut parts = Vec::new();
-        if let Some(path) = weights {
-            parts.push(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
-        }
-        parts.push(format!("{:?}", vggish.pca()).into_bytes());
-        let id = content_id(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
-        Ok(
-            Encoder::new(Box::new(vggish), format!("vggish-openmic-{id}"))?
-                .with_stream(StreamOptions::openmic()),
-        )
-    }
-}
-
-/// An exported compact model folder as the encoder, identified by the hash of its files.
-fn load_compact(dir: &Path) -> anyhow::Result<Encoder> {
-    let (description, weights) = insrec_encoders::compact::read_dir(dir)
-        .with_context(|| format!("loading the encoder {}", dir.display()))?;
-    let id = content_id(&[
-        serde_json::to_string(&description.config)?.as_bytes(),
-        &weights,
-    ]);
-    let recognizer = insrec_encoders::compact::recognizer(description, &weights)
-        .with_context(|| format!("building the encoder {}", dir.display()))?;
-    Ok(Encoder::new(recognizer.encoder, format!("compact-{id}"))?)
 }
 
 fn default_cache() -> PathBuf {

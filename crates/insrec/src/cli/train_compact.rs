@@ -71,7 +71,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
             args.data.data
         );
     }
-    if args.data.embeddings.is_some() || args.data.encoder.is_some() || args.config.is_some() {
+    if args.data.embeddings.is_some()
+        || args.data.encoding.encoder.is_some()
+        || args.config.is_some()
+    {
         bail!(
             "--model compact takes no --embeddings, --encoder or --config (it learns its own encoder)"
         );
