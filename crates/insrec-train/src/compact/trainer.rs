@@ -199,6 +199,9 @@ pub fn train(
     while state.epoch < settings.epochs && state.epoch - state.best_epoch <= settings.patience {
         let started = Instant::now();
         let epoch = state.epoch;
+        // Dropout draws from the device's generator: seeded per epoch, a resumed run draws what an
+        // uninterrupted one would.
+        device.seed(epoch_seed(settings.seed, epoch));
         let order = shuffled(train_bank.len(), settings.seed, epoch);
         let bar = counter(true, steps_per_epoch, &format!("epoch {:>2}", epoch + 1));
         let mut loss_sum = 0.0;
@@ -287,6 +290,11 @@ pub fn export_run(
 
 fn optimizer_config(settings: &TrainSettings) -> AdamWConfig {
     AdamWConfig::new().with_weight_decay(settings.weight_decay)
+}
+
+/// Seed of the device generator for one epoch.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    rng_for(seed, epoch, u64::from(u32::MAX) - 1).next_u64()
 }
 
 /// Linear warm-up, then cosine decay to 5 % of the peak.
