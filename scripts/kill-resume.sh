@@ -59,7 +59,7 @@ wait "$pid" 2>/dev/null || true
 kill_loop 8000 "$BIN" "${train[@]}" --out "$WORK/train-killed" --resume
 # weights.bpk files differ in burn's random parameter ids, so compare what the models compute (and
 # the training logs without their timings).
-clip=$(find "$WORK/synth-ref/clips" -name '*.wav' | sort | head -1)
+clip=$(find "$WORK/synth-ref/clips" -name '*.wav' | sort | sed -n 1p)
 same_scores() { cmp -s <("$BIN" analyze "$clip" --model "$WORK/train-ref/model" --format csv) \
   <("$BIN" analyze "$clip" --model "$WORK/train-killed/model" --format csv); }
 same_log() { cmp -s <(sed 's/"seconds":[^}]*//' "$WORK/train-ref/log.jsonl") \
