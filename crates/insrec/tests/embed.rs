@@ -149,16 +149,13 @@ fn write_weights(dir: &Path) -> (PathBuf, PathBuf) {
     (weights, pca_path)
 }
 
-#[test]
-fn embeds_an_openmic_clip_as_one_row_of_x() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (weights, pca) = write_weights(dir.path());
-    let npy = dir.path().join("features.npy");
-    let ogg = fixture("vggish/000046_3840.ogg");
+/// `insrec embed FILE --encoder vggish --openmic` with the weights from the environment: the
+/// uint8 features it wrote to `npy`.
+fn embed_openmic(audio: &Path, weights: &Path, pca: &Path, npy: &Path) -> ArrayD<u8> {
     let out = insrec(
         &[
             "embed".as_ref(),
-            ogg.as_os_str(),
+            audio.as_os_str(),
             "--encoder".as_ref(),
             "vggish".as_ref(),
             "--pca".as_ref(),
@@ -167,10 +164,19 @@ fn embeds_an_openmic_clip_as_one_row_of_x() {
             "--out".as_ref(),
             npy.as_os_str(),
         ],
-        &[("INSREC_VGGISH_WEIGHTS", &weights)],
+        &[("INSREC_VGGISH_WEIGHTS", weights)],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let x = ArrayD::<u8>::read_npy(std::fs::File::open(&npy).expect("open")).expect("uint8 npy");
+    ArrayD::<u8>::read_npy(std::fs::File::open(npy).expect("open")).expect("uint8 npy")
+}
+
+#[test]
+fn embeds_an_openmic_clip_as_one_row_of_x() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (weights, pca) = write_weights(dir.path());
+    let npy = dir.path().join("features.npy");
+    let ogg = fixture("vggish/000046_3840.ogg");
+    let x = embed_openmic(&ogg, &weights, &pca, &npy);
     assert_eq!(x.shape(), [1, 10, 128]);
     let keys = std::fs::read_to_string(dir.path().join("features.keys.tsv")).expect("keys");
     let lines: Vec<&str> = keys.lines().collect();
@@ -270,22 +276,7 @@ fn analyzes_with_a_zoo_classifier_on_vggish_features() {
 
     // The classifier on `insrec embed --openmic`'s features of the same clip.
     let npy = dir.path().join("x.npy");
-    let out = insrec(
-        &[
-            "embed".as_ref(),
-            ogg.as_os_str(),
-            "--encoder".as_ref(),
-            "vggish".as_ref(),
-            "--pca".as_ref(),
-            pca.as_os_str(),
-            "--openmic".as_ref(),
-            "--out".as_ref(),
-            npy.as_os_str(),
-        ],
-        &[("INSREC_VGGISH_WEIGHTS", &weights)],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let x = ArrayD::<u8>::read_npy(std::fs::File::open(&npy).expect("open")).expect("uint8 npy");
+    let x = embed_openmic(&ogg, &weights, &pca, &npy);
     let x: Vec<f32> = x.iter().map(|&v| f32::from(v) / 255.0).collect();
     let device = burn::tensor::Device::flex();
     let model = insrec_train::TrainedModel::load(&run, &device).expect("load run");

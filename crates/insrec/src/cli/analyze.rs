@@ -14,7 +14,7 @@ use insrec_pipeline::{AnalyzeOptions, Recognizer};
 
 use super::encoders::EncoderArgs;
 use super::inputs::{expand_inputs, files_bar};
-use super::recognizers;
+use super::{parse_seconds, recognizers};
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -41,7 +41,7 @@ pub struct AnalyzeArgs {
     pub jobs: Option<usize>,
     /// Longest audio accepted, in seconds (checked against the header, then while decoding); a
     /// longer file is reported as an error and the others still complete. Default 24 hours.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub max_duration_s: Option<f64>,
 }
 
@@ -53,15 +53,6 @@ pub enum Format {
     Json,
     /// The timeline: one row per file and 0.96 s frame, 20 class columns.
     Csv,
-}
-
-fn parse_duration(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("{v} is not a positive number of seconds"))
-    }
 }
 
 fn parse_probability(s: &str) -> Result<f32, String> {

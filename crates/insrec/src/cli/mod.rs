@@ -81,3 +81,13 @@ pub fn init_logging(verbosity: u8) {
         .with_writer(std::io::stderr)
         .init();
 }
+
+/// A `--…-s` option: a positive number of seconds, at most 10⁷ (about 116 days).
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 && v <= 1e7 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a positive number of seconds"))
+    }
+}

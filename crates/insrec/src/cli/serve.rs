@@ -14,6 +14,8 @@ use insrec_server::{AppState, Limits};
 
 use pipeline::PipelineAnalyzer;
 
+use super::parse_seconds;
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on; 0.0.0.0:8080 exposes the server to the network.
@@ -42,15 +44,6 @@ pub struct ServeArgs {
     /// Seconds one analysis may run before it is cancelled with 504.
     #[arg(long, default_value_t = Limits::DEFAULT_ANALYSIS_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
     pub timeout_s: f64,
-}
-
-fn parse_seconds(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
-    if v.is_finite() && v > 0.0 && v <= 1e7 {
-        Ok(v)
-    } else {
-        Err(format!("{v} is not a positive number of seconds"))
-    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
