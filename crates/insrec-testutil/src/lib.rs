@@ -3,6 +3,8 @@
 //! Fixtures live in `../shared/fixtures/` beside the project root. A missing fixture is a test
 //! failure with the path in the message, never a silent skip.
 
+pub mod fuzz;
+
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};

@@ -79,16 +79,9 @@ fn pcm16_data(channels: u16, rate: u32, frames: usize) -> Vec<u8> {
 }
 
 /// Deterministic noise (SplitMix64).
-pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = seed;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            (z ^ (z >> 31)) as u8
-        })
-        .collect()
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = insrec_testutil::fuzz::Rng::new(seed);
+    (0..len).map(|_| rng.next_u64() as u8).collect()
 }
 
 /// An ID3v2.3 tag of `size` bytes (header excluded) holding one TXXX frame; `claimed` overrides the
