@@ -104,12 +104,14 @@ fn ok_files_decode_to_their_content() {
             .unwrap_or_else(|e| panic!("{e}"))
             .samples
     };
-    // 1.5 s tones whatever the name says; 0.04 s at 768 kHz; 0.1 s over 6 channels.
+    // 1.5 s tones whatever the name says; 0.04 s at 768 kHz; 100 samples at 524 289 Hz; 0.1 s
+    // over 6 channels.
     assert_eq!(samples("ok_ogg_named.mp3"), 24_000);
     assert_eq!(samples("ok_mp3_without_extension"), 24_000);
     assert_eq!(samples("ok_id3_64k.mp3"), 24_000);
     assert_eq!(samples("ok_flac_named.wav"), 6_400);
     assert_eq!(samples("ok_rate_768khz.wav"), 640);
+    assert_eq!(samples("ok_rate_524289hz.wav"), 3);
     assert_eq!(samples("ok_channels_6_extensible.wav"), 1_600);
 }
 
