@@ -12,8 +12,8 @@ use insrec_encoders::vggish::{
     VggishEncoder, VggishError, VggishOutput, load_vggish,
 };
 use insrec_pipeline::FrameEncoder;
-use insrec_testutil::{assert_close, max_abs_diff, read_npy};
-use vggish_support::{Weight, network_weights, pca, safetensors_f32, state_dict, torch_save};
+use insrec_testutil::{assert_close, max_abs_diff, read_npy, torch_save};
+use vggish_support::{Weight, network_weights, pca, safetensors_f32, state_dict};
 
 /// The synthetic weights written once per test binary: torchvggish `.pth`, torchaudio
 /// safetensors, PCA as a pickled-NumPy `.pth`.
@@ -30,13 +30,19 @@ fn files() -> &'static Files {
         let dir = tempfile::tempdir().expect("tempdir");
         let weights = network_weights();
         let pth = dir.path().join("vggish-10086976.pth");
-        std::fs::write(&pth, torch_save::state_dict(&state_dict(&weights, false))).expect("write");
+        std::fs::write(
+            &pth,
+            torch_save::legacy_state_dict(&state_dict(&weights, false)),
+        )
+        .expect("write");
         let safetensors = dir.path().join("vggish.safetensors");
         std::fs::write(&safetensors, safetensors_f32(&state_dict(&weights, true))).expect("write");
         let (vectors, means) = pca();
         let pca_pth = dir.path().join("vggish_pca_params-970ea276.pth");
-        let pca_bytes =
-            torch_save::numpy_dict(&[("pca_eigen_vectors", &vectors), ("pca_means", &means)]);
+        let pca_bytes = torch_save::legacy_numpy_dict(&[
+            ("pca_eigen_vectors", &vectors),
+            ("pca_means", &means),
+        ]);
         std::fs::write(&pca_pth, pca_bytes).expect("write");
         Files {
             _dir: dir,
@@ -310,13 +316,16 @@ fn tiny(shape: &[usize]) -> Weight {
     }
 }
 
-/// A file with one good tensor, one mis-shaped, one foreign; written as `.pth` and safetensors.
-fn broken_files(dir: &Path, tensors: &[(String, Weight)]) -> [PathBuf; 2] {
+/// A file with one good tensor, one mis-shaped, one foreign; written as legacy and ZIP `.pth`
+/// and as safetensors.
+fn broken_files(dir: &Path, tensors: &[(String, Weight)]) -> [PathBuf; 3] {
     let pth = dir.join("broken.pth");
-    std::fs::write(&pth, torch_save::state_dict(tensors)).expect("write");
+    std::fs::write(&pth, torch_save::legacy_state_dict(tensors)).expect("write");
+    let zip = dir.join("broken_zip.pth");
+    std::fs::write(&zip, torch_save::zip_state_dict(tensors, "broken_zip")).expect("write");
     let st = dir.join("broken.safetensors");
     std::fs::write(&st, safetensors_f32(tensors)).expect("write");
-    [pth, st]
+    [pth, zip, st]
 }
 
 #[test]
@@ -385,7 +394,10 @@ fn pca_errors_are_explicit() {
     let short_means = tiny(&[64]);
     std::fs::write(
         &path,
-        torch_save::numpy_dict(&[("pca_eigen_vectors", &vectors), ("pca_means", &short_means)]),
+        torch_save::legacy_numpy_dict(&[
+            ("pca_eigen_vectors", &vectors),
+            ("pca_means", &short_means),
+        ]),
     )
     .expect("write");
     let err = Pca::load(&path).expect_err("bad means");
@@ -396,7 +408,7 @@ fn pca_errors_are_explicit() {
 
     std::fs::write(
         &path,
-        torch_save::numpy_dict(&[("pca_eigen_vectors", &vectors)]),
+        torch_save::legacy_numpy_dict(&[("pca_eigen_vectors", &vectors)]),
     )
     .expect("write");
     let err = Pca::load(&path).expect_err("no means");

@@ -4,6 +4,7 @@
 //! failure with the path in the message, never a silent skip.
 
 pub mod fuzz;
+pub mod torch_save;
 
 use std::path::{Path, PathBuf};
 

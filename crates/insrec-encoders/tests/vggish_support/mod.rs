@@ -1,9 +1,10 @@
-//! Test support: the synthetic VGGish weights of `vggish.md` §11 and writers for the files the
-//! loader reads (PyTorch's legacy `torch.save` container, safetensors).
-
-pub mod torch_save;
+//! Test support: the synthetic VGGish weights of `vggish.md` §11 and a safetensors writer
+//! (`torch.save` files come from [`insrec_testutil::torch_save`]).
 
 use std::collections::BTreeMap;
+
+/// One tensor: torch shape and values (row-major).
+pub use insrec_testutil::torch_save::Tensor as Weight;
 
 /// Tensor ids of §11 in order, with torchvggish and torchaudio module names and torch shapes.
 pub const TENSORS: [(&str, &str, &str, &[usize]); 9] = [
@@ -63,13 +64,6 @@ fn splitmix64(x: u64) -> u64 {
 /// `U(t, i)` in [-1, 1).
 pub fn uniform(t: u64, i: u64) -> f64 {
     2.0 * ((splitmix64((t << 32) + i) >> 11) as f64 * 2f64.powi(-53)) - 1.0
-}
-
-/// One tensor: torch shape and values (row-major).
-#[derive(Clone)]
-pub struct Weight {
-    pub shape: Vec<usize>,
-    pub values: Vec<f64>,
 }
 
 /// The network weights keyed by TF scope (`conv1.weight`, …, `fc2.bias`).
