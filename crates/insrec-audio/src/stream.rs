@@ -2,11 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::{AudioDecoder, AudioInfo, DecodeLimits, Resampler, ResamplerKind, Result};
 
 /// Input samples gathered before each resampler call.
 const BLOCK_INPUT_SAMPLES: usize = 16_384;
+/// Mono blocks a decoding thread may run ahead of the consumer ([`AudioStream::decode_ahead`]).
+const DECODE_AHEAD_BLOCKS: usize = 4;
 
 /// Where the audio comes from: a file, or bytes already in memory (an upload).
 #[derive(Debug, Clone)]
@@ -59,9 +62,36 @@ impl StreamOptions {
     }
 }
 
+/// Where mono blocks come from: the decoder itself, or a thread running it ahead.
+enum MonoSource {
+    Inline(Box<AudioDecoder>),
+    /// Blocks from the decoding thread; an error ends the stream.
+    Thread(Receiver<Result<MonoBlock>>),
+}
+
+/// A block of mono samples from the decoding thread.
+struct MonoBlock {
+    samples: Vec<f32>,
+    /// The decoder's frame count after this block.
+    frames_decoded: u64,
+    /// Whether more blocks follow.
+    more: bool,
+}
+
+/// Gathers at least [`BLOCK_INPUT_SAMPLES`] mono samples into `mono`; `Ok(false)` at the end.
+fn decode_block(decoder: &mut AudioDecoder, mono: &mut Vec<f32>) -> Result<bool> {
+    let mut more = true;
+    while more && mono.len() < BLOCK_INPUT_SAMPLES {
+        more = decoder.next_mono(mono)?;
+    }
+    Ok(more)
+}
+
 /// 16 kHz mono audio, produced block by block; memory stays flat whatever the file's length.
 pub struct AudioStream {
-    decoder: AudioDecoder,
+    source: MonoSource,
+    info: AudioInfo,
+    frames_decoded: u64,
     resampler: Resampler,
     gain: f64,
     mono: Vec<f32>,
@@ -80,7 +110,9 @@ impl AudioStream {
         let decoder = source.open(options.limits)?;
         let resampler = Resampler::new(options.resampler, decoder.info().sample_rate)?;
         Ok(Self {
-            decoder,
+            info: decoder.info().clone(),
+            source: MonoSource::Inline(Box::new(decoder)),
+            frames_decoded: 0,
             resampler,
             gain,
             mono: Vec::new(),
@@ -89,14 +121,46 @@ impl AudioStream {
         })
     }
 
+    /// Moves decoding to a thread of its own, up to [`DECODE_AHEAD_BLOCKS`] blocks ahead, so that
+    /// it overlaps resampling and whatever consumes the blocks. The thread stops at the end of the
+    /// stream, at the first error (delivered in order) or when the stream is dropped.
+    pub fn decode_ahead(mut self) -> Self {
+        let MonoSource::Inline(mut decoder) = self.source else {
+            return self;
+        };
+        let (blocks, received) = sync_channel(DECODE_AHEAD_BLOCKS);
+        std::thread::spawn(move || {
+            loop {
+                let mut samples = Vec::with_capacity(2 * BLOCK_INPUT_SAMPLES);
+                let outcome = decode_block(&mut decoder, &mut samples);
+                let more = matches!(outcome, Ok(true));
+                let block = outcome.map(|more| MonoBlock {
+                    samples,
+                    frames_decoded: decoder.frames_decoded(),
+                    more,
+                });
+                // A closed channel means the stream was dropped: stop decoding.
+                if blocks.send(block).is_err() || !more {
+                    break;
+                }
+            }
+        });
+        self.source = MonoSource::Thread(received);
+        self
+    }
+
     /// The source's declared properties.
     pub fn info(&self) -> &AudioInfo {
-        self.decoder.info()
+        &self.info
     }
 
     /// Seconds of input audio decoded so far.
     pub fn decoded_seconds(&self) -> f64 {
-        self.decoder.frames_decoded() as f64 / f64::from(self.info().sample_rate)
+        let frames = match &self.source {
+            MonoSource::Inline(decoder) => decoder.frames_decoded(),
+            MonoSource::Thread(_) => self.frames_decoded,
+        };
+        frames as f64 / f64::from(self.info.sample_rate)
     }
 
     /// Appends the next block of 16 kHz samples to `out`; `Ok(false)` once everything was delivered.
@@ -105,10 +169,19 @@ impl AudioStream {
             return Ok(false);
         }
         self.mono.clear();
-        let mut more = true;
-        while more && self.mono.len() < BLOCK_INPUT_SAMPLES {
-            more = self.decoder.next_mono(&mut self.mono)?;
-        }
+        let more = match &mut self.source {
+            MonoSource::Inline(decoder) => decode_block(decoder, &mut self.mono)?,
+            // The thread only ends after sending its last block or an error.
+            MonoSource::Thread(blocks) => match blocks.recv() {
+                Ok(block) => {
+                    let block = block?;
+                    self.frames_decoded = block.frames_decoded;
+                    self.mono = block.samples;
+                    block.more
+                }
+                Err(_) => false,
+            },
+        };
         self.input.clear();
         self.input
             .extend(self.mono.iter().map(|&x| f64::from(x) * self.gain));

@@ -174,6 +174,46 @@ fn bad_inputs_give_clear_errors_naming_the_file() {
     );
 }
 
+/// All 16 kHz samples and the decoded seconds, block by block.
+fn drain(mut stream: AudioStream) -> Result<(Vec<f64>, f64), AudioError> {
+    let mut out = Vec::new();
+    while stream.next_block(&mut out)? {}
+    Ok((out, stream.decoded_seconds()))
+}
+
+#[test]
+fn decoding_ahead_on_a_thread_gives_the_same_stream_and_errors() {
+    let open = |path: &Path| {
+        AudioStream::open(
+            &AudioSource::File(path.to_path_buf()),
+            StreamOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    // Several 16 384-sample blocks each.
+    for file in ["tone.mp3", "tone.ogg", "tone.opus", "tone.m4a"] {
+        let path = data(file);
+        let inline = drain(open(&path)).expect(file);
+        let ahead = drain(open(&path).decode_ahead()).expect(file);
+        assert!(
+            inline.0.len() > 3 * 16_384 / 3,
+            "{file}: {}",
+            inline.0.len()
+        );
+        assert_eq!(ahead, inline, "{file}");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truncated = dir.path().join("truncated.flac");
+    let flac = std::fs::read(data("tone.flac")).expect("read");
+    std::fs::write(&truncated, &flac[..flac.len() / 3]).expect("write");
+    let inline = drain(open(&truncated)).expect_err("truncated").to_string();
+    let ahead = drain(open(&truncated).decode_ahead())
+        .expect_err("truncated")
+        .to_string();
+    assert_eq!(ahead, inline);
+    assert!(ahead.contains("truncated"), "{ahead}");
+}
+
 #[test]
 fn duration_limit_is_checked_against_the_header_first() {
     let limits = DecodeLimits {

@@ -55,8 +55,9 @@ impl Recognizer {
     ) -> Result<FileReport> {
         let path = source.name();
         let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-        let mut stream = AudioStream::open(source, self.stream)?;
-        // Decoding + log-mel on a second thread, encoding on this one: the two stages overlap.
+        let mut stream = AudioStream::open(source, self.stream)?.decode_ahead();
+        // Three overlapping stages: decoding on its own thread, resampling + log-mel on a second,
+        // encoding on this one.
         let (batches, received) = mpsc::sync_channel::<Vec<f32>>(2);
         let (front_end, encoded) = std::thread::scope(|scope| {
             let producer = scope.spawn(|| -> Result<f64> {

@@ -56,7 +56,8 @@ impl FeaturesArgs {
 pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut stream =
-        AudioStream::open(&AudioSource::File(args.file.clone()), args.stream_options())?;
+        AudioStream::open(&AudioSource::File(args.file.clone()), args.stream_options())?
+            .decode_ahead();
     let info = stream.info().clone();
     let mut writer = args.out.as_deref().map(NpyF32Writer::create).transpose()?;
     let mut frontend = LogMelFrontend::new();
