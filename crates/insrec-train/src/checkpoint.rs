@@ -117,15 +117,21 @@ impl Checkpoints {
             })?;
         let dir = self.dir.join(&pointer.dir);
         let model_path = dir.join(MODEL_BPK);
-        let record =
-            ModuleRecord::load(&model_path).map_err(|e| checkpoint_error(&model_path, e))?;
-        let model = model
-            .try_load_record(record)
-            .map_err(|e| checkpoint_error(&model_path, e))?;
         let optimizer_path = dir.join(OPTIMIZER_BPK);
-        let optimizer = optimizer
-            .load(&optimizer_path)
-            .map_err(|e| checkpoint_error(&optimizer_path, e))?;
+        let (model, optimizer) = guard_loader(
+            || {
+                let record = ModuleRecord::load(&model_path)
+                    .map_err(|e| checkpoint_error(&model_path, e))?;
+                let model = model
+                    .try_load_record(record)
+                    .map_err(|e| checkpoint_error(&model_path, e))?;
+                let optimizer = optimizer
+                    .load(&optimizer_path)
+                    .map_err(|e| checkpoint_error(&optimizer_path, e))?;
+                Ok((model, optimizer))
+            },
+            |reason| checkpoint_error(&dir, reason),
+        )?;
         Ok(Some((model, optimizer, pointer.state)))
     }
 
@@ -148,6 +154,24 @@ impl Checkpoints {
             }
         }
     }
+}
+
+/// Runs burn's record loading, turning a panic into the error `corrupt` makes of its message: on
+/// malformed records burn asserts (a tensor without a parameter id, an impossible rank) instead of
+/// returning an error, as fuzzing found (`tests/fuzz.rs`; the inputs are kept in
+/// `tests/data/corrupt-checkpoints`).
+pub(crate) fn guard_loader<T, E>(
+    load: impl FnOnce() -> std::result::Result<T, E>,
+    corrupt: impl FnOnce(String) -> E,
+) -> std::result::Result<T, E> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(corrupt(format!("corrupt record ({})", message.trim())))
+    })
 }
 
 fn checkpoint_error(path: &Path, error: impl std::fmt::Display) -> TrainError {

@@ -156,3 +156,41 @@ fn weight_and_checkpoint_loaders_never_panic_or_hang() {
         })
         .assert_clean("checkpoints");
 }
+
+/// `optimizer.bpk` files the campaign found that made burn panic inside `Checkpoints::load` (a
+/// record tensor without a parameter id, ranks 0, 6 and 10): each must now be an error naming the
+/// checkpoint.
+#[test]
+fn corrupt_checkpoint_records_found_by_fuzzing_are_errors() {
+    let device = Device::flex().autodiff();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corrupt-checkpoints");
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    inputs.sort();
+    assert_eq!(inputs.len(), 4, "{inputs:?}");
+    for input in inputs {
+        let work = tempfile::tempdir().expect("temp dir");
+        let (layer, optimizer) = trained_layer(&device);
+        let checkpoints = Checkpoints::new(work.path());
+        checkpoints
+            .save(1, &layer, &optimizer, &serde_json::json!({"epoch": 1}))
+            .expect("save checkpoint");
+        let name = input
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let replaced = work.path().join("epoch-0001").join("optimizer.bpk");
+        std::fs::copy(&input, &replaced).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let fresh = LinearConfig::new(3, 2).init(&device);
+        match checkpoints.load::<Linear, serde_json::Value>(fresh, adam()) {
+            Ok(_) => panic!("{name}: a corrupt checkpoint loaded"),
+            Err(e) => {
+                let message = e.to_string();
+                assert!(message.contains("epoch-0001"), "{name}: {message}");
+            }
+        }
+    }
+}

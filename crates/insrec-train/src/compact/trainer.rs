@@ -24,7 +24,7 @@ use super::augment::{Augmentation, ITEM_LEN, training_item};
 use super::bank::MelBank;
 use super::error::{Result, TrainError};
 use super::evaluate::{SplitMetrics, SplitPredictions};
-use crate::checkpoint::write_atomic;
+use crate::checkpoint::{guard_loader, write_atomic};
 use crate::loss;
 use crate::progress::counter;
 use crate::trainer::append_line;
@@ -457,13 +457,25 @@ fn resume(
     }
     let model_path = paths.checkpoint.join("model.bpk");
     let bytes = std::fs::read(&model_path).map_err(io(&model_path))?;
-    let model = load_model_bytes(&state.config, bytes, device, &model_path)?;
+    let corrupt = |path: &Path| {
+        let path = path.to_path_buf();
+        move |reason| TrainError::Checkpoint { path, reason }
+    };
+    let model = guard_loader(
+        || load_model_bytes(&state.config, bytes, device, &model_path),
+        corrupt(&model_path),
+    )?;
     let optimizer_path = paths.checkpoint.join("optimizer.bpk");
     let bytes = std::fs::read(&optimizer_path).map_err(io(&optimizer_path))?;
-    let optimizer = optimizer_config(settings)
-        .init()
-        .from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| bad(format!("optimizer state: {e}")))?;
+    let optimizer = guard_loader(
+        || {
+            optimizer_config(settings)
+                .init()
+                .from_bytes(Bytes::from_bytes_vec(bytes))
+                .map_err(|e| bad(format!("optimizer state: {e}")))
+        },
+        corrupt(&optimizer_path),
+    )?;
     tracing::info!(epoch = state.epoch, "resuming");
     let state = RunState {
         settings: settings.clone(),
