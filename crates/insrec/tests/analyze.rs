@@ -1,21 +1,13 @@
 //! `insrec analyze` run as a user runs it: the real binary with its embedded default model, on a
 //! real OpenMIC clip, folders with a broken file, every output format and the limits.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::{insrec, stderr};
 use insrec_testutil::fixture;
-
-fn insrec(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_insrec"))
-        .args(args)
-        .output()
-        .expect("run insrec")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

@@ -1,28 +1,14 @@
 //! `insrec embed` run as a user runs it: the real binary, weights given or missing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{insrec, insrec_env, stderr};
 use insrec_encoders::vggish::{Rounding, VggishConfig, VggishEncoder};
 use insrec_testutil::{fixture, read_npy_flat};
 use ndarray::ArrayD;
 use ndarray_npy::ReadNpyExt;
-
-fn insrec(args: &[&std::ffi::OsStr], env: &[(&str, &Path)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_insrec"));
-    command
-        .args(args)
-        .env_remove("INSREC_VGGISH_WEIGHTS")
-        .env_remove("INSREC_VGGISH_PCA");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().expect("run insrec")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn missing_weights_say_where_to_get_them() {
@@ -35,7 +21,7 @@ fn missing_weights_say_where_to_get_them() {
         "--out".as_ref(),
         npy.as_os_str(),
     ];
-    let out = insrec(&args, &[]);
+    let out = insrec(&args);
     assert!(!out.status.success());
     let message = stderr(&out);
     for needle in [
@@ -50,7 +36,7 @@ fn missing_weights_say_where_to_get_them() {
     assert!(!npy.exists());
 
     let absent = dir.path().join("nowhere/vggish-10086976.pth");
-    let out = insrec(&args, &[("INSREC_VGGISH_WEIGHTS", &absent)]);
+    let out = insrec_env(&args, &[("INSREC_VGGISH_WEIGHTS", &absent)]);
     assert!(!out.status.success());
     let message = stderr(&out);
     assert!(message.contains("not found"), "{message}");
@@ -152,7 +138,7 @@ fn write_weights(dir: &Path) -> (PathBuf, PathBuf) {
 /// `insrec embed FILE --encoder vggish --openmic` with the weights from the environment: the
 /// uint8 features it wrote to `npy`.
 fn embed_openmic(audio: &Path, weights: &Path, pca: &Path, npy: &Path) -> ArrayD<u8> {
-    let out = insrec(
+    let out = insrec_env(
         &[
             "embed".as_ref(),
             audio.as_os_str(),
@@ -217,20 +203,17 @@ fn analyzes_with_a_zoo_classifier_on_vggish_features() {
     let (weights, pca) = write_weights(dir.path());
     let run = dir.path().join("run");
     let data = format!("openmic:{}", fixture("openmic/openmic-2018").display());
-    let out = insrec(
-        &[
-            "train".as_ref(),
-            "--model".as_ref(),
-            "DLinear".as_ref(),
-            "--data".as_ref(),
-            data.as_ref(),
-            "--epochs".as_ref(),
-            "1".as_ref(),
-            "--out".as_ref(),
-            run.as_os_str(),
-        ],
-        &[],
-    );
+    let out = insrec(&[
+        "train".as_ref(),
+        "--model".as_ref(),
+        "DLinear".as_ref(),
+        "--data".as_ref(),
+        data.as_ref(),
+        "--epochs".as_ref(),
+        "1".as_ref(),
+        "--out".as_ref(),
+        run.as_os_str(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     let ogg = fixture("vggish/000046_3840.ogg");
@@ -242,7 +225,7 @@ fn analyzes_with_a_zoo_classifier_on_vggish_features() {
             run.as_os_str(),
         ];
         args.extend_from_slice(extra);
-        insrec(&args, &[("INSREC_VGGISH_WEIGHTS", &weights)])
+        insrec_env(&args, &[("INSREC_VGGISH_WEIGHTS", &weights)])
     };
     let out = analyze(&[
         "--encoder".as_ref(),
@@ -300,7 +283,7 @@ fn analyzes_with_a_zoo_classifier_on_vggish_features() {
     let out = analyze(&[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--encoder"), "{}", stderr(&out));
-    let out = insrec(
+    let out = insrec_env(
         &[
             "analyze".as_ref(),
             ogg.as_os_str(),

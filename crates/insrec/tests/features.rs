@@ -1,22 +1,13 @@
 //! `insrec features` run as a user runs it: the real binary on real files.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::{insrec, stderr};
 use insrec_testutil::{assert_close, fixture, read_npy_flat};
 use ndarray::ArrayD;
 use ndarray_npy::ReadNpyExt;
-
-fn insrec(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_insrec"))
-        .args(args)
-        .output()
-        .expect("run insrec")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn writes_openmic_examples_as_npy() {

@@ -1,28 +1,20 @@
 //! `insrec train`, `eval` and `bench` run as a user runs them, on the tiny OpenMIC fixture: end to
 //! end, killed and resumed, and on broken datasets (each error names the file and the problem).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{insrec, stderr};
 use insrec_testutil::fixture;
 use ndarray::{Array2, Array3};
 use ndarray_npy::WriteNpyExt;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
-
-fn insrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_insrec"))
-        .args(args)
-        .output()
-        .expect("run insrec")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn openmic_spec(root: &Path) -> String {
     format!("openmic:{}", root.display())

@@ -2,21 +2,13 @@
 //! one epoch, export, analysis with the exported model, refusal to overwrite, `--resume` with more
 //! epochs, and wrong datasets.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::{insrec, stderr};
 use insrec_testutil::timgm6mb;
-
-fn insrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_insrec"))
-        .args(args)
-        .output()
-        .expect("run insrec")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
