@@ -356,11 +356,7 @@ impl AudioDecoder {
 /// symphonia parses untrusted bytes; a panic in it (a bug, or an overflow check in a debug build) is
 /// reported as corrupt input rather than taking down a batch or a server worker.
 fn decoder_panicked(path: &Path, panic: Box<dyn std::any::Any + Send>) -> AudioError {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let message = insrec_core::panic_message(&*panic);
     tracing::warn!(path = %path.display(), message, "the decoder panicked on malformed data");
     AudioError::Corrupt {
         path: path.to_path_buf(),

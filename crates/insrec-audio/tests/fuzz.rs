@@ -57,5 +57,5 @@ fn decode_resample_logmel_never_panics_or_hangs() {
                 Err(_) => Verdict::Refused,
             })
         })
-        .assert_clean("audio");
+        .assert_clean();
 }

@@ -189,5 +189,5 @@ fn dataset_loaders_never_panic_or_hang() {
                 },
             })
         })
-        .assert_clean("datasets");
+        .assert_clean();
 }

@@ -161,5 +161,5 @@ fn the_router_answers_every_request_within_a_second() {
             }
             Ok(Verdict::Refused)
         })
-        .assert_clean("http");
+        .assert_clean();
 }

@@ -160,6 +160,8 @@ pub struct Campaign {
 /// What a campaign saw.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
+    /// The campaign's target.
+    pub target: &'static str,
     pub execs: u64,
     pub seconds: f64,
     pub accepted: u64,
@@ -171,10 +173,11 @@ pub struct Report {
 
 impl Report {
     /// Prints the summary line and panics listing the failures, if any.
-    pub fn assert_clean(&self, target: &str) {
+    pub fn assert_clean(&self) {
         eprintln!(
-            "fuzz {target}: {} execs in {:.1} s ({:.0}/s), {} accepted, {} refused, {} panics \
+            "fuzz {}: {} execs in {:.1} s ({:.0}/s), {} accepted, {} refused, {} panics \
              caught in dependencies, slowest {:?}, {} failures",
+            self.target,
             self.execs,
             self.seconds,
             self.execs as f64 / self.seconds.max(1e-9),
@@ -209,7 +212,10 @@ impl Campaign {
         // Keep panics quiet: each one is reported with its input.
         let previous_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let mut report = Report::default();
+        let mut report = Report {
+            target: self.target,
+            ..Report::default()
+        };
         let start = Instant::now();
         for exec in 0..execs {
             if time_limit.is_some_and(|limit| start.elapsed() >= limit) {
@@ -238,7 +244,7 @@ impl Campaign {
                     None
                 }
                 Ok(Err(broken)) => Some(broken),
-                Err(panic) => Some(format!("panic: {}", panic_message(&*panic))),
+                Err(panic) => Some(format!("panic: {}", insrec_core::panic_message(&*panic))),
             };
             if let Some(failure) = failure {
                 let path = self.save(&seed.name, exec, &input);
@@ -286,15 +292,6 @@ impl Campaign {
         }
         path
     }
-}
-
-/// The text of a caught panic.
-pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

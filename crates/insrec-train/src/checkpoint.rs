@@ -165,11 +165,7 @@ pub(crate) fn guard_loader<T, E>(
     corrupt: impl FnOnce(String) -> E,
 ) -> std::result::Result<T, E> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let message = insrec_core::panic_message(&*panic);
         Err(corrupt(format!("corrupt record ({})", message.trim())))
     })
 }
