@@ -65,8 +65,12 @@ impl StreamOptions {
 /// Where mono blocks come from: the decoder itself, or a thread running it ahead.
 enum MonoSource {
     Inline(Box<AudioDecoder>),
-    /// Blocks from the decoding thread; an error ends the stream.
-    Thread(Receiver<Result<MonoBlock>>),
+    /// Blocks from the decoding thread (an error ends the stream), and the decoder's frame count
+    /// after the last block received.
+    Thread {
+        blocks: Receiver<Result<MonoBlock>>,
+        frames_decoded: u64,
+    },
 }
 
 /// A block of mono samples from the decoding thread.
@@ -91,7 +95,6 @@ fn decode_block(decoder: &mut AudioDecoder, mono: &mut Vec<f32>) -> Result<bool>
 pub struct AudioStream {
     source: MonoSource,
     info: AudioInfo,
-    frames_decoded: u64,
     resampler: Resampler,
     gain: f64,
     mono: Vec<f32>,
@@ -112,7 +115,6 @@ impl AudioStream {
         Ok(Self {
             info: decoder.info().clone(),
             source: MonoSource::Inline(Box::new(decoder)),
-            frames_decoded: 0,
             resampler,
             gain,
             mono: Vec::new(),
@@ -145,7 +147,10 @@ impl AudioStream {
                 }
             }
         });
-        self.source = MonoSource::Thread(received);
+        self.source = MonoSource::Thread {
+            blocks: received,
+            frames_decoded: 0,
+        };
         self
     }
 
@@ -158,7 +163,7 @@ impl AudioStream {
     pub fn decoded_seconds(&self) -> f64 {
         let frames = match &self.source {
             MonoSource::Inline(decoder) => decoder.frames_decoded(),
-            MonoSource::Thread(_) => self.frames_decoded,
+            MonoSource::Thread { frames_decoded, .. } => *frames_decoded,
         };
         frames as f64 / f64::from(self.info.sample_rate)
     }
@@ -172,10 +177,13 @@ impl AudioStream {
         let more = match &mut self.source {
             MonoSource::Inline(decoder) => decode_block(decoder, &mut self.mono)?,
             // The thread only ends after sending its last block or an error.
-            MonoSource::Thread(blocks) => match blocks.recv() {
+            MonoSource::Thread {
+                blocks,
+                frames_decoded,
+            } => match blocks.recv() {
                 Ok(block) => {
                     let block = block?;
-                    self.frames_decoded = block.frames_decoded;
+                    *frames_decoded = block.frames_decoded;
                     self.mono = block.samples;
                     block.more
                 }

@@ -254,7 +254,8 @@ fn run(args: &Args) -> Result<bool> {
                     let upload = is_bad.then(|| bad.take());
                     let request = match upload {
                         Some((name, _)) if bad.from_dir => agent
-                            .post(format!("{url}?filename={}", query_escape(name)))
+                            .post(&url)
+                            .query("filename", name)
                             .header("Content-Type", "application/octet-stream"),
                         _ => agent.post(&url).header("Content-Type", content_type),
                     };
@@ -443,18 +444,6 @@ fn rss_growth(memory: &[(f64, u64)], elapsed: f64) -> Option<RssGrowth> {
 }
 
 /// Percent-encodes a query parameter value.
-fn query_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn check_loopback(url: &str) -> Result<()> {
     use std::net::ToSocketAddrs;
     let authority = url
