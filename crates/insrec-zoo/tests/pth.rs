@@ -133,9 +133,7 @@ fn zip_problems(kind: ModelKind, tensors: &[(String, Tensor)]) -> Vec<String> {
     }
 }
 
-/// DLinear's fixture state dict and the position of `name` in it. The damage tests use its
-/// classifier head, whose PyTorch names are also its burn names: problems name a remapped
-/// tensor (`Linear_Trend.*` → `linear_trend.*`) by its burn name.
+/// DLinear's fixture state dict and the position of `name` in it.
 fn dlinear_with(name: &str) -> (usize, Vec<(String, Tensor)>) {
     let tensors = fixture_state_dict(ModelKind::DLinear);
     let index = tensors
@@ -148,6 +146,16 @@ fn dlinear_with(name: &str) -> (usize, Vec<(String, Tensor)>) {
 #[test]
 fn missing_tensor_is_named() {
     let name = "decoder_classification.bias";
+    let (index, mut tensors) = dlinear_with(name);
+    tensors.remove(index);
+    let problems = zip_problems(ModelKind::DLinear, &tensors);
+    assert_eq!(problems, [format!("  missing tensor {name}")]);
+}
+
+#[test]
+fn missing_remapped_tensor_is_named_as_in_pytorch() {
+    // burn holds it as `linear_trend.bias`; the checkpoint must call it `Linear_Trend.bias`.
+    let name = "Linear_Trend.bias";
     let (index, mut tensors) = dlinear_with(name);
     tensors.remove(index);
     let problems = zip_problems(ModelKind::DLinear, &tensors);

@@ -42,10 +42,18 @@ impl CompactModel {
     /// # Shapes
     /// `[batch, frames, 96, 64]` log-mel examples → `[batch, frames, 20]` logits.
     pub fn forward(&self, examples: Tensor<4>) -> Tensor<3> {
+        self.head.forward(self.embed(examples))
+    }
+
+    /// The encoder alone.
+    ///
+    /// # Shapes
+    /// `[batch, frames, 96, 64]` log-mel examples → `[batch, frames, embedding_dim]`.
+    pub fn embed(&self, examples: Tensor<4>) -> Tensor<3> {
         let [batch, frames, _, _] = examples.dims();
         let flat = examples.reshape([batch * frames, EXAMPLE_FRAMES, MEL_BANDS]);
         let embeddings = self.encoder.forward(flat);
         let [_, dim] = embeddings.dims();
-        self.head.forward(embeddings.reshape([batch, frames, dim]))
+        embeddings.reshape([batch, frames, dim])
     }
 }

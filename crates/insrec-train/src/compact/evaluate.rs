@@ -1,9 +1,8 @@
-//! Clip- and frame-level metrics of a compact model on a [`MelBank`].
+//! Clip- and frame-level metrics of a [`Network`] on a [`MelBank`].
 
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
-use insrec_encoders::compact::CompactModel;
 use insrec_eval::{OfficialMetrics, Predictions};
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
 use insrec_pipeline::file_scores;
@@ -12,15 +11,24 @@ use serde::{Deserialize, Serialize};
 use super::augment::ITEM_LEN;
 use super::bank::MelBank;
 use super::error::Result;
+use super::network::Network;
 
 const BATCH: usize = 64;
 
-/// Per-frame probabilities `[clip][frame][class]` of every clip of `bank` (examples at offset 0).
-pub fn frame_probabilities(
-    model: &CompactModel,
+/// Probabilities of one clip: per frame from the frame head, and from the classifier when the
+/// network has one.
+struct ClipProbabilities {
+    frames: [[f32; NUM_CLASSES]; FRAMES_PER_CLIP],
+    classifier: Option<[f32; NUM_CLASSES]>,
+}
+
+/// Probabilities of every clip of `bank` (examples at offset 0).
+fn probabilities(
+    network: &Network,
     bank: &MelBank,
     device: &Device,
-) -> Vec<[[f32; NUM_CLASSES]; FRAMES_PER_CLIP]> {
+) -> Result<Vec<ClipProbabilities>> {
+    let rows = |t: Tensor<3>| -> Vec<f32> { sigmoid(t).into_data().iter::<f32>().collect() };
     let mut out = Vec::with_capacity(bank.len());
     let mut buffer = vec![0.0f32; BATCH * ITEM_LEN];
     for start in (0..bank.len()).step_by(BATCH) {
@@ -35,39 +43,45 @@ pub fn frame_probabilities(
             ),
             device,
         );
-        let probs: Vec<f32> = sigmoid(model.forward(input))
-            .into_data()
-            .iter::<f32>()
-            .collect();
-        out.extend(
-            probs
-                .chunks_exact(FRAMES_PER_CLIP * NUM_CLASSES)
-                .map(|clip| {
-                    std::array::from_fn(|f| std::array::from_fn(|c| clip[f * NUM_CLASSES + c]))
-                }),
-        );
+        let outputs = network.forward(input)?;
+        let frames = rows(outputs.frames);
+        let clips = outputs.clips.map(|c| rows(c.unsqueeze_dim(1)));
+        for (i, clip) in frames
+            .chunks_exact(FRAMES_PER_CLIP * NUM_CLASSES)
+            .enumerate()
+        {
+            out.push(ClipProbabilities {
+                frames: std::array::from_fn(|f| std::array::from_fn(|c| clip[f * NUM_CLASSES + c])),
+                classifier: clips
+                    .as_ref()
+                    .map(|p| std::array::from_fn(|c| p[i * NUM_CLASSES + c])),
+            });
+        }
     }
-    out
+    Ok(out)
 }
 
-/// Clip predictions (file scores as the pipeline computes them) and frame predictions.
+/// Clip predictions and frame predictions. A clip's scores are the classifier's when the
+/// network has one, else the file scores the pipeline makes of the frame head's.
 pub struct SplitPredictions {
     pub clips: Predictions,
     pub frames: Predictions,
 }
 
 impl SplitPredictions {
-    pub fn new(model: &CompactModel, bank: &MelBank, device: &Device) -> Result<Self> {
+    pub fn new(network: &Network, bank: &MelBank, device: &Device) -> Result<Self> {
         let all_known = [true; NUM_CLASSES];
         let relevance = |row: &[bool; NUM_CLASSES]| row.map(|l| f32::from(u8::from(l)));
         let (mut clips, mut frames) = (Predictions::new(), Predictions::new());
-        for (i, probs) in frame_probabilities(model, bank, device).iter().enumerate() {
+        for (i, probs) in probabilities(network, bank, device)?.iter().enumerate() {
             let labels = bank.labels(i);
             let clip_labels: [bool; NUM_CLASSES] =
                 std::array::from_fn(|c| labels.iter().any(|f| f[c]));
-            let scores = file_scores(probs);
-            clips.push(scores.0, relevance(&clip_labels), all_known)?;
-            for (p, l) in probs.iter().zip(labels) {
+            let scores = probs
+                .classifier
+                .unwrap_or_else(|| file_scores(&probs.frames).0);
+            clips.push(scores, relevance(&clip_labels), all_known)?;
+            for (p, l) in probs.frames.iter().zip(labels) {
                 frames.push(*p, relevance(l), all_known)?;
             }
         }

@@ -10,7 +10,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_encoders::compact::{
-    CompactConfig, CompactModel, FORMAT, HeadKind, ModelDescription, flops_per_frame, write_dir,
+    CompactConfig, FORMAT, HeadKind, ModelDescription, flops_per_frame, write_dir,
 };
 use insrec_eval::tune_thresholds;
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
@@ -24,6 +24,7 @@ use super::augment::{Augmentation, ITEM_LEN, training_item};
 use super::bank::MelBank;
 use super::error::{Result, TrainError};
 use super::evaluate::{SplitMetrics, SplitPredictions};
+use super::network::{ClassifierSpec, Network};
 use crate::checkpoint::{guard_loader, write_atomic};
 use crate::loss;
 use crate::progress::counter;
@@ -45,6 +46,10 @@ pub struct TrainSettings {
     /// Use at most this many training clips (all when `None`).
     pub max_train_clips: Option<usize>,
     pub augmentation: Augmentation,
+    /// The zoo classifier of an end-to-end run; it reads the encoder's 10-frame embedding
+    /// sequences and learns with it (clip BCE added to the frame head's loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<ClassifierSpec>,
 }
 
 impl Default for TrainSettings {
@@ -60,6 +65,7 @@ impl Default for TrainSettings {
             seed: 0,
             max_train_clips: None,
             augmentation: Augmentation::default(),
+            classifier: None,
         }
     }
 }
@@ -92,6 +98,8 @@ struct EpochLog {
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainOutcome {
     pub model_dir: PathBuf,
+    /// The classifier's weights of an end-to-end run of a zoo model.
+    pub classifier: Option<PathBuf>,
     pub best_epoch: usize,
     pub valid: SplitMetrics,
     pub test: Option<SplitMetrics>,
@@ -115,6 +123,14 @@ impl Paths {
         }
     }
 }
+
+/// Record of the compact model in a checkpoint folder.
+const MODEL_BPK: &str = "model.bpk";
+/// Record of an end-to-end run's classifier in a checkpoint folder.
+const CLASSIFIER_BPK: &str = "classifier.bpk";
+/// The exported classifier of an end-to-end run, beside `model.json` (zoo format: weights,
+/// model name and config).
+pub const CLASSIFIER_FILE: &str = "classifier.safetensors";
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     move |source| TrainError::Io {
@@ -175,7 +191,7 @@ pub fn train(
             config.encoder.input_mean = mean;
             config.encoder.input_std = std;
             device.seed(settings.seed);
-            let model = config.init(&device);
+            let model = Network::init(&config, settings.classifier.as_ref(), &device)?;
             let state = RunState {
                 settings: settings.clone(),
                 config,
@@ -209,8 +225,11 @@ pub fn train(
         for step in 0..steps_per_epoch {
             let clips = &order[step * settings.batch_clips..(step + 1) * settings.batch_clips];
             let (input, targets) = batch(&train_bank, clips, settings, epoch, step, &device);
-            let logits = model.forward(input);
-            let loss = bce_with_logits(logits, targets);
+            let outputs = model.forward(input)?;
+            let mut loss = bce_with_logits(outputs.frames, targets.clone());
+            if let Some(clips) = outputs.clips {
+                loss = loss + loss::bce_with_logits(clips, clip_targets(targets)).mean();
+            }
             let value = f64::from(loss.clone().into_scalar::<f32>());
             loss_sum += value;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -240,7 +259,7 @@ pub fn train(
         if map > state.best_map {
             state.best_map = map;
             state.best_epoch = state.epoch;
-            write_atomic(&paths.best.join("model.bpk"), &model_bytes(&inference)?)?;
+            save_network(&paths.best, &inference)?;
         }
         let log = EpochLog {
             epoch: state.epoch,
@@ -370,6 +389,13 @@ fn batch(
     )
 }
 
+/// Clip targets `[batch, classes]` of frame targets `[batch, frames, classes]`: a class is
+/// present in the clip when it is in any frame.
+fn clip_targets(frames: Tensor<3>) -> Tensor<2> {
+    let [batch, _, classes] = frames.dims();
+    frames.max_dim(1).reshape([batch, classes])
+}
+
 /// Mean binary cross-entropy on frame logits `[batch, frames, classes]`.
 fn bce_with_logits(logits: Tensor<3>, targets: Tensor<3>) -> Tensor<1> {
     let [batch, frames, classes] = logits.dims();
@@ -377,8 +403,8 @@ fn bce_with_logits(logits: Tensor<3>, targets: Tensor<3>) -> Tensor<1> {
     loss::bce_with_logits(flat(logits), flat(targets)).mean()
 }
 
-fn model_bytes(model: &CompactModel) -> Result<Vec<u8>> {
-    let bytes = model
+fn module_bytes<M: Module>(module: &M) -> Result<Vec<u8>> {
+    let bytes = module
         .clone()
         .into_record()
         .into_bytes()
@@ -389,36 +415,72 @@ fn model_bytes(model: &CompactModel) -> Result<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
-fn load_model_bytes(
-    config: &CompactConfig,
-    bytes: Vec<u8>,
-    device: &Device,
-    path: &Path,
-) -> Result<CompactModel> {
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
-        TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }
-    })?;
-    config
-        .init(device)
+fn load_record<M: Module>(module: M, bytes: Vec<u8>, path: &Path) -> Result<M> {
+    let bad = |reason: String| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let record =
+        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| bad(e.to_string()))?;
+    module
         .try_load_record(record)
-        .map_err(|e| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| bad(e.to_string()))
 }
 
-/// Model, optimizer and state; `state.json` is written last, so it only ever names complete files.
+/// Writes the network's records into `dir`: `model.bpk` (compact model) and, in an end-to-end
+/// run, `classifier.bpk`.
+fn save_network(dir: &Path, network: &Network) -> Result<()> {
+    write_atomic(&dir.join(MODEL_BPK), &module_bytes(&network.compact)?)?;
+    if let Some(classifier) = &network.classifier {
+        write_atomic(&dir.join(CLASSIFIER_BPK), &module_bytes(classifier)?)?;
+    }
+    Ok(())
+}
+
+/// Reads what [`save_network`] wrote for the run of `state`.
+fn load_network(dir: &Path, state: &RunState, device: &Device) -> Result<Network> {
+    let fresh = Network::init(&state.config, state.settings.classifier.as_ref(), device)?;
+    let load = |module, name: &str| {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        guard_loader(
+            || load_record(module, bytes, &path),
+            |reason| TrainError::Checkpoint {
+                path: path.clone(),
+                reason,
+            },
+        )
+    };
+    let compact = load(fresh.compact, MODEL_BPK)?;
+    let classifier = match fresh.classifier {
+        Some(classifier) => {
+            let path = dir.join(CLASSIFIER_BPK);
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            Some(guard_loader(
+                || load_record(classifier, bytes, &path),
+                |reason| TrainError::Checkpoint {
+                    path: path.clone(),
+                    reason,
+                },
+            )?)
+        }
+        None => None,
+    };
+    Ok(Network {
+        compact,
+        classifier,
+    })
+}
+
+/// Network, optimizer and state; `state.json` is written last, so it only ever names complete files.
 fn save_checkpoint(
     paths: &Paths,
     state: &RunState,
-    model: &CompactModel,
+    network: &Network,
     optimizer: &impl OptimizerBytes,
 ) -> Result<()> {
     let dir = &paths.checkpoint;
-    write_atomic(&dir.join("model.bpk"), &model_bytes(model)?)?;
+    save_network(dir, network)?;
     write_atomic(&dir.join("optimizer.bpk"), &optimizer.to_bytes(dir)?)?;
     let json = serde_json::to_vec_pretty(state).map_err(|e| TrainError::Checkpoint {
         path: dir.clone(),
@@ -427,7 +489,7 @@ fn save_checkpoint(
     Ok(write_atomic(&dir.join("state.json"), &json)?)
 }
 
-type Resumed<O> = (RunState, CompactModel, O);
+type Resumed<O> = (RunState, Network, O);
 
 fn resume(
     paths: &Paths,
@@ -455,16 +517,7 @@ fn resume(
                 .into(),
         ));
     }
-    let model_path = paths.checkpoint.join("model.bpk");
-    let bytes = std::fs::read(&model_path).map_err(io(&model_path))?;
-    let corrupt = |path: &Path| {
-        let path = path.to_path_buf();
-        move |reason| TrainError::Checkpoint { path, reason }
-    };
-    let model = guard_loader(
-        || load_model_bytes(&state.config, bytes, device, &model_path),
-        corrupt(&model_path),
-    )?;
+    let model = load_network(&paths.checkpoint, &state, device)?;
     let optimizer_path = paths.checkpoint.join("optimizer.bpk");
     let bytes = std::fs::read(&optimizer_path).map_err(io(&optimizer_path))?;
     let optimizer = guard_loader(
@@ -474,7 +527,10 @@ fn resume(
                 .from_bytes(Bytes::from_bytes_vec(bytes))
                 .map_err(|e| bad(format!("optimizer state: {e}")))
         },
-        corrupt(&optimizer_path),
+        |reason| TrainError::Checkpoint {
+            path: optimizer_path.clone(),
+            reason,
+        },
     )?;
     tracing::info!(epoch = state.epoch, "resuming");
     let state = RunState {
@@ -510,9 +566,7 @@ fn export(
     metadata: serde_json::Value,
 ) -> Result<TrainOutcome> {
     let device = Device::flex();
-    let best_path = paths.best.join("model.bpk");
-    let bytes = std::fs::read(&best_path).map_err(io(&best_path))?;
-    let model = load_model_bytes(&state.config, bytes, &device, &best_path)?;
+    let model = load_network(&paths.best, state, &device)?;
     let valid_predictions = SplitPredictions::new(&model, valid_bank, &device)?;
     let thresholds = tune_thresholds(&valid_predictions.clips);
     let valid = SplitMetrics::new(&valid_predictions, &thresholds)?;
@@ -527,9 +581,13 @@ fn export(
             &thresholds,
         )?)
     };
+    let classifier = state.settings.classifier.as_ref();
     let description = ModelDescription {
         format: FORMAT.to_owned(),
-        name: "default".to_owned(),
+        name: classifier.map_or_else(
+            || "default".to_owned(),
+            |c| format!("{} end-to-end", c.model),
+        ),
         config: state.config.clone(),
         thresholds,
         metadata: serde_json::json!({
@@ -539,14 +597,27 @@ fn export(
             "epochs_run": state.epoch,
             "train_seconds": state.seconds,
             "params": model.num_params(),
+            "classifier": classifier.map(|c| &c.model),
             "flops_per_frame": flops_per_frame(&state.config),
             "valid": summary(&valid),
             "test": test.as_ref().map(summary),
         }),
     };
-    write_dir(&paths.model, &description, model)?;
+    let classifier_file = match (&model.classifier, classifier) {
+        (Some(module), Some(spec)) => {
+            let path = paths.model.join(CLASSIFIER_FILE);
+            std::fs::create_dir_all(&paths.model).map_err(io(&paths.model))?;
+            module
+                .save(&spec.config()?, &path)
+                .map_err(crate::error::TrainError::from)?;
+            Some(path)
+        }
+        _ => None,
+    };
+    write_dir(&paths.model, &description, model.compact)?;
     Ok(TrainOutcome {
         model_dir: paths.model.clone(),
+        classifier: classifier_file,
         best_epoch: state.best_epoch,
         valid,
         test,

@@ -59,7 +59,7 @@ impl EncoderArgs {
 }
 
 /// An exported compact model folder as the encoder, identified by the hash of its files.
-fn load_compact(dir: &Path) -> anyhow::Result<Encoder> {
+pub fn load_compact(dir: &Path) -> anyhow::Result<Encoder> {
     let (description, weights) = insrec_encoders::compact::read_dir(dir)
         .with_context(|| format!("loading the encoder {}", dir.display()))?;
     let id = content_id(&[

@@ -8,13 +8,17 @@ use anyhow::Context;
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use insrec_eval::EvalReport;
+use insrec_train::compact::CLASSIFIER_FILE;
 use insrec_train::{EvalSide, SplitKind, TrainedModel};
+
+use super::encoders::load_compact;
 
 use super::train::DataArgs;
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// A run folder written by `insrec train` (or a model .safetensors).
+    /// A run folder written by `insrec train` (or a model .safetensors), or the model folder of an
+    /// end-to-end run (its encoder is used unless --encoder names another).
     #[arg(long, value_name = "DIR")]
     pub model: PathBuf,
     #[command(flatten)]
@@ -40,9 +44,16 @@ pub enum EvalSplit {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let device = Device::flex();
-    let model = TrainedModel::load(&args.model, &device)
+    // The model folder of an end-to-end run brings its own encoder.
+    let classifier = args.model.join(CLASSIFIER_FILE);
+    let (model_path, encoder) = if classifier.is_file() {
+        (classifier, Some(load_compact(&args.model)?))
+    } else {
+        (args.model.clone(), None)
+    };
+    let model = TrainedModel::load(&model_path, &device)
         .with_context(|| format!("loading the model {}", args.model.display()))?;
-    let data = args.data.load()?;
+    let data = args.data.load_with(encoder)?;
     let mut plan = model.split_plan();
     let side = match args.split {
         Some(EvalSplit::All) => EvalSide::All,

@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use insrec_encoders::compact::{ModelDescription, read_dir, recognizer};
 use insrec_pipeline::Recognizer;
 use insrec_train::TrainedModel;
+use insrec_train::compact::CLASSIFIER_FILE;
 use insrec_train::embed::Encoder;
 use insrec_train::recognizer::zoo_recognizer;
 use insrec_train::trainer::MODEL_FILE;
@@ -19,7 +20,8 @@ const DEFAULT_JSON: &[u8] = include_bytes!("../../models/default/model.json");
 const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../models/default/weights.bpk");
 
 /// The recogniser named `model`: `default` (embedded in the binary) or the path of a model folder
-/// written by `insrec train --end-to-end` (model.json + weights.bpk).
+/// written by `insrec train --model compact` (model.json + weights.bpk) or
+/// `insrec train --model NAME --end-to-end` (the same + classifier.safetensors).
 pub fn load(model: &str) -> anyhow::Result<Recognizer> {
     if model == DEFAULT {
         let description = ModelDescription::from_json(DEFAULT_JSON)
@@ -40,6 +42,14 @@ pub fn load(model: &str) -> anyhow::Result<Recognizer> {
              trained on with --encoder vggish|DIR"
         );
     }
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    if dir.join(CLASSIFIER_FILE).is_file() {
+        return load_end_to_end(dir).with_context(|| format!("model {model:?}"));
+    }
     let (description, weights) = read_dir(path).with_context(|| format!("model {model:?}"))?;
     recognizer(description, &weights).with_context(|| format!("model {model:?}"))
 }
@@ -58,6 +68,19 @@ pub fn load_zoo(model: &str, encoder: Encoder) -> anyhow::Result<Recognizer> {
     let device = Device::flex();
     let trained = TrainedModel::load(path, &device).with_context(|| format!("model {model:?}"))?;
     Ok(zoo_recognizer(trained, encoder, device))
+}
+
+/// The model folder of an end-to-end run: its compact encoder feeding its zoo classifier, with
+/// the thresholds tuned on validation.
+fn load_end_to_end(dir: &Path) -> anyhow::Result<Recognizer> {
+    let (description, _) = read_dir(dir)?;
+    let encoder = super::encoders::load_compact(dir)?;
+    let device = Device::flex();
+    let trained = TrainedModel::load(&dir.join(CLASSIFIER_FILE), &device)?;
+    let mut recognizer = zoo_recognizer(trained, encoder, device);
+    recognizer.name = description.name;
+    recognizer.thresholds = description.thresholds;
+    Ok(recognizer)
 }
 
 /// Whether `path` holds a zoo classifier rather than a compact model.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use insrec_data::Subset;
-use insrec_train::embed::EmbeddingCache;
+use insrec_train::embed::{EmbeddingCache, Encoder};
 use insrec_train::{
     DataSpec, FeatureOptions, LoadedData, RunInfo, RunStatus, SplitKind, SplitPlan, TrainData,
     TrainOptions, TrainSetup,
@@ -45,6 +45,11 @@ pub struct TrainArgs {
     /// Split protocol: `official` (OpenMIC split01 / corpus split / key hash) or `seed` (81/9/10 by row).
     #[arg(long, value_enum, default_value_t = SplitArg::Official)]
     pub split: SplitArg,
+    /// Train the compact encoder on log-mel frames together with the classifier (needs
+    /// `--data synth:DIR`); the run's model/ folder then holds both, ready for `insrec analyze`
+    /// and `insrec eval`. `--model compact` always learns its encoder.
+    #[arg(long)]
+    pub end_to_end: bool,
     /// Stop after this many epochs of this session; continue later with --resume.
     #[arg(long, value_name = "N")]
     pub stop_after: Option<usize>,
@@ -91,8 +96,16 @@ pub struct DataArgs {
 impl DataArgs {
     /// Loads the dataset with embeddings for every clip.
     pub fn load(&self) -> anyhow::Result<LoadedData> {
+        self.load_with(None)
+    }
+
+    /// Loads the dataset, embedding audio with `encoder` unless `--encoder` names one.
+    pub fn load_with(&self, encoder: Option<Encoder>) -> anyhow::Result<LoadedData> {
         // files are embedded in parallel
-        let encoder = self.encoding.load(1)?;
+        let encoder = match self.encoding.load(1)? {
+            Some(named) => Some(named),
+            None => encoder,
+        };
         let options = FeatureOptions {
             embeddings: self.embeddings.clone(),
             encoder: encoder.as_ref(),
@@ -154,7 +167,7 @@ pub fn train_on(
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    if super::train_compact::is_compact(&args.model) {
+    if args.end_to_end || super::train_compact::is_compact(&args.model) {
         return super::train_compact::run(&args);
     }
     let kind = ModelKind::from_name(&args.model)?;

@@ -1,5 +1,7 @@
 //! `insrec train --model compact`: the end-to-end compact model (log-mel → encoder → frame head)
 //! trained on an `insrec synth` corpus; what the embedded default model is made with.
+//! `insrec train --model NAME --end-to-end` adds the zoo classifier NAME on the encoder's
+//! 10-frame embedding sequences and trains all of it together.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -7,16 +9,22 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use insrec_encoders::compact::HeadKind;
 use insrec_train::DataKind;
-use insrec_train::compact::{TrainSettings, train};
+use insrec_train::compact::{ClassifierSpec, TrainSettings, train};
+use insrec_zoo::{ClassifierConfig, ModelKind};
 
-use super::train::TrainArgs;
+use super::train::{SplitArg, TrainArgs};
 
 /// Name under which `insrec train --model` selects the compact model.
 pub const MODEL_NAME: &str = "compact";
 
-/// Settings from the defaults, `--epochs`, `--seed` and `--set key=value`.
-fn settings(args: &TrainArgs) -> anyhow::Result<TrainSettings> {
+/// Settings from the defaults, `--epochs`, `--seed` and `--set key=value`; in an end-to-end run
+/// of a zoo model, keys the compact trainer does not know configure the classifier.
+fn settings(
+    args: &TrainArgs,
+    classifier: Option<ClassifierConfig>,
+) -> anyhow::Result<TrainSettings> {
     let mut settings = TrainSettings::default();
+    let mut model_overrides = Vec::new();
     if let Some(epochs) = args.epochs {
         settings.epochs = epochs;
     }
@@ -31,6 +39,7 @@ fn settings(args: &TrainArgs) -> anyhow::Result<TrainSettings> {
         let value = value.trim();
         let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("--set {key}={value}: {e}");
         let a = &mut settings.augmentation;
+        let train_key = pair.trim_start().starts_with("train.");
         match key {
             "head" => {
                 settings.head = HeadKind::ALL
@@ -50,12 +59,22 @@ fn settings(args: &TrainArgs) -> anyhow::Result<TrainSettings> {
             "noise_probability" => a.noise_probability = value.parse().map_err(|e| bad(&e))?,
             "mask_probability" => a.mask_probability = value.parse().map_err(|e| bad(&e))?,
             "tilt_db" => a.tilt_db = value.parse().map_err(|e| bad(&e))?,
+            _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
                 "--set {key}: the compact model knows head, batch_clips, learning_rate, \
                  weight_decay, warmup_steps, patience, max_train_clips, mix_probability, \
-                 noise_probability, mask_probability, tilt_db"
+                 noise_probability, mask_probability, tilt_db{}",
+                if classifier.is_some() {
+                    " (keys without `train.` configure the classifier)"
+                } else {
+                    ""
+                }
             ),
         }
+    }
+    if let Some(config) = classifier {
+        let config = config.with_overrides(&model_overrides)?;
+        settings.classifier = Some(ClassifierSpec::new(&config)?);
     }
     if settings.batch_clips == 0 || settings.epochs == 0 {
         bail!("batch_clips and epochs must be at least 1");
@@ -64,22 +83,44 @@ fn settings(args: &TrainArgs) -> anyhow::Result<TrainSettings> {
 }
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
+    let what = if is_compact(&args.model) {
+        "--model compact".to_owned()
+    } else {
+        format!("--model {} --end-to-end", args.model)
+    };
     if args.data.data.kind != DataKind::Synth {
         bail!(
-            "--model compact learns from audio with frame labels: give --data synth:DIR \
+            "{what} learns from audio with frame labels: give --data synth:DIR \
              (a corpus made by `insrec synth`), not {}",
             args.data.data
         );
     }
-    if args.data.embeddings.is_some()
-        || args.data.encoding.encoder.is_some()
-        || args.config.is_some()
-    {
-        bail!(
-            "--model compact takes no --embeddings, --encoder or --config (it learns its own encoder)"
-        );
+    if args.data.embeddings.is_some() || args.data.encoding.encoder.is_some() {
+        bail!("{what} takes no --embeddings or --encoder (it learns its own encoder)");
     }
-    let settings = settings(args)?;
+    if args.stop_after.is_some() || args.split != SplitArg::Official {
+        bail!("{what} trains on the corpus's own split and takes no --stop-after or --split");
+    }
+    let classifier = if is_compact(&args.model) {
+        if args.config.is_some() {
+            bail!("--model compact takes no --config; use --set key=value");
+        }
+        None
+    } else {
+        let config = ModelKind::from_name(&args.model)?.production_config();
+        Some(match &args.config {
+            Some(path)
+                if path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json")) =>
+            {
+                config.kind().fixture_config(path)?
+            }
+            Some(path) => config.with_toml_file(path)?,
+            None => config,
+        })
+    };
+    let settings = settings(args, classifier)?;
     let checkpoint = args.out.join("checkpoint").join("state.json");
     if checkpoint.exists() && !args.resume {
         bail!(
@@ -94,7 +135,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
     let outcome = train(&args.data.data.path, &args.out, &settings, metadata)?;
     let pct = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
     println!(
-        "compact: best epoch {}; valid clip mAP {} macro-F1 {} frame mAP {}",
+        "{}: best epoch {}; valid clip mAP {} macro-F1 {} frame mAP {}",
+        args.model,
         outcome.best_epoch,
         pct(outcome.valid.clip.mean_average_precision),
         pct(outcome.valid.clip.macro_f1),
@@ -109,6 +151,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("model: {}", outcome.model_dir.display());
+    if let Some(classifier) = &outcome.classifier {
+        println!("classifier: {}", classifier.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
