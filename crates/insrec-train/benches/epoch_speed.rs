@@ -65,6 +65,7 @@ fn main() {
             resume: false,
             progress: true,
             stop_after: None,
+            device: burn::tensor::Device::flex(),
         };
         let info =
             insrec_train::train(&setup, &data, &options).unwrap_or_else(|e| panic!("{kind}: {e}"));

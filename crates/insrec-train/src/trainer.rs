@@ -150,6 +150,8 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Stop after this many epochs of this session, as a kill would (resume later).
     pub stop_after: Option<usize>,
+    /// Where the model trains and validates (a plain device; autodiff is added for training).
+    pub device: Device,
 }
 
 /// Trainer state saved with every checkpoint.
@@ -193,7 +195,7 @@ pub fn train(setup: &TrainSetup, data: &TrainData, options: &TrainOptions) -> Re
                 .to_owned(),
         });
     }
-    let device = Device::flex().autodiff();
+    let device = options.device.clone().autodiff();
     device.seed(recipe.seed);
     let fresh = setup.model.init(&device)?;
     fresh.visit(&mut Materialize);
@@ -253,7 +255,7 @@ pub fn train(setup: &TrainSetup, data: &TrainData, options: &TrainOptions) -> Re
     };
     info.write(out)?;
 
-    let plain = Device::flex();
+    let plain = options.device.clone();
     let val_rows: Vec<usize> = (0..data.val.len()).collect();
     let progress = TrainProgress::new(options.progress, state.epochs_done, recipe.train_epochs);
     let mut session_epochs = 0;

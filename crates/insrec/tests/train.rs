@@ -448,3 +448,55 @@ fn vggish_encoder_without_weights_says_where_to_get_them() {
     assert_eq!(out.status.code(), Some(2));
     assert_names(&stderr(&out), &["VGGish weights", "vggish-10086976.pth"]);
 }
+
+#[test]
+fn unknown_or_missing_devices_are_refused_before_training() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = dir.path().join("run");
+    let data = openmic_spec(&fixture("openmic/openmic-2018"));
+    let train = |device: &str| {
+        insrec(&[
+            "train",
+            "--model",
+            "DLinear",
+            "--data",
+            &data,
+            "--out",
+            path_str(&run),
+            "--epochs",
+            "1",
+            "--device",
+            device,
+        ])
+    };
+    let unknown = train("tpu");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("expected cpu, wgpu or cuda"),
+        "{}",
+        stderr(&unknown)
+    );
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let wgpu = train("wgpu");
+        assert_eq!(wgpu.status.code(), Some(2));
+        assert!(
+            stderr(&wgpu).contains("--features wgpu"),
+            "{}",
+            stderr(&wgpu)
+        );
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let cuda = train("cuda");
+        assert_eq!(cuda.status.code(), Some(2));
+        assert!(
+            stderr(&cuda).contains("--features cuda"),
+            "{}",
+            stderr(&cuda)
+        );
+    }
+    assert!(!run.join("run.json").exists(), "a refused run started");
+    let cpu = train("cpu");
+    assert!(cpu.status.success(), "{}", stderr(&cpu));
+}

@@ -13,4 +13,4 @@ pub use augment::Augmentation;
 pub use error::{Result, TrainError};
 pub use evaluate::SplitMetrics;
 pub use network::ClassifierSpec;
-pub use trainer::{CLASSIFIER_FILE, TrainOutcome, TrainSettings, export_run, train};
+pub use trainer::{CLASSIFIER_FILE, TrainOutcome, TrainSettings, train};

@@ -143,13 +143,16 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
 /// finally `model/` (model.json + weights.bpk) into `out`. Resumes from `out/checkpoint` when
 /// it exists; a resumed run may change `epochs` (the cosine schedule stretches to the new total;
 /// no more than the epochs already run exports the best weights at once) and `patience`.
-/// `metadata` is stored in the exported model.json with the metrics.
+/// `metadata` is stored in the exported model.json with the metrics. The network trains and is
+/// evaluated on `device` (a plain device; autodiff is added for training).
 pub fn train(
     corpus_dir: &Path,
     out: &Path,
     settings: &TrainSettings,
     metadata: serde_json::Value,
+    device: &Device,
 ) -> Result<TrainOutcome> {
+    let plain = device.clone();
     let paths = Paths::new(out);
     for dir in [&paths.checkpoint, &paths.best] {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -182,7 +185,7 @@ pub fn train(
         "corpus loaded"
     );
 
-    let device = Device::flex().autodiff();
+    let device = plain.clone().autodiff();
     let (mut state, mut model, mut optimizer) = match resume(&paths, settings, &device)? {
         Some(resumed) => resumed,
         None => {
@@ -211,7 +214,6 @@ pub fn train(
 
     let steps_per_epoch = train_bank.len() / settings.batch_clips;
     let total_steps = steps_per_epoch * settings.epochs;
-    let plain = Device::flex();
     while state.epoch < settings.epochs && state.epoch - state.best_epoch <= settings.patience {
         let started = Instant::now();
         let epoch = state.epoch;
@@ -275,35 +277,14 @@ pub fn train(
         save_checkpoint(&paths, &state, &inference, &optimizer)?;
     }
 
-    export(&corpus, &paths, &state, &valid_bank, &test_ids, metadata)
-}
-
-/// Exports the best weights of the run in `out` as it stands (after a stop or a kill):
-/// thresholds tuned on validation, test metrics, `out/model/`.
-pub fn export_run(
-    corpus_dir: &Path,
-    out: &Path,
-    metadata: serde_json::Value,
-) -> Result<TrainOutcome> {
-    let paths = Paths::new(out);
-    let state_path = paths.checkpoint.join("state.json");
-    let json = std::fs::read(&state_path).map_err(io(&state_path))?;
-    let state: RunState = serde_json::from_slice(&json).map_err(|e| TrainError::Checkpoint {
-        path: state_path.clone(),
-        reason: e.to_string(),
-    })?;
-    let corpus = SynthCorpus::open(corpus_dir)?;
-    let valid_ids = corpus.indices(Split::Valid);
-    let bar = counter(true, valid_ids.len(), "log-mel valid");
-    let valid_bank = MelBank::load(&corpus, &valid_ids, &bar)?;
-    bar.finish_and_clear();
     export(
         &corpus,
         &paths,
         &state,
         &valid_bank,
-        &corpus.indices(Split::Test),
+        &test_ids,
         metadata,
+        &plain,
     )
 }
 
@@ -564,10 +545,10 @@ fn export(
     valid_bank: &MelBank,
     test_ids: &[usize],
     metadata: serde_json::Value,
+    device: &Device,
 ) -> Result<TrainOutcome> {
-    let device = Device::flex();
-    let model = load_network(&paths.best, state, &device)?;
-    let valid_predictions = SplitPredictions::new(&model, valid_bank, &device)?;
+    let model = load_network(&paths.best, state, device)?;
+    let valid_predictions = SplitPredictions::new(&model, valid_bank, device)?;
     let thresholds = tune_thresholds(&valid_predictions.clips);
     let valid = SplitMetrics::new(&valid_predictions, &thresholds)?;
     let test = if test_ids.is_empty() {
@@ -577,7 +558,7 @@ fn export(
         let bank = MelBank::load(corpus, test_ids, &bar)?;
         bar.finish_and_clear();
         Some(SplitMetrics::new(
-            &SplitPredictions::new(&model, &bank, &device)?,
+            &SplitPredictions::new(&model, &bank, device)?,
             &thresholds,
         )?)
     };

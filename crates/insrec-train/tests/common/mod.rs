@@ -56,6 +56,7 @@ pub fn train(
         resume,
         progress: false,
         stop_after,
+        device: burn::tensor::Device::flex(),
     };
     insrec_train::train(setup, &input, &options)
 }

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use burn::tensor::Device;
 use clap::Args;
 use insrec_eval::{BENCH_LEGEND, BenchRow, bench_table};
 use insrec_train::{EvalSide, SplitPlan, TrainOptions, TrainedModel};
 use insrec_zoo::ModelKind;
 
+use super::device::DeviceArgs;
 use super::train::{DataArgs, SplitArg, setup, train_on};
 
 #[derive(Debug, Args)]
@@ -21,6 +21,8 @@ pub struct BenchArgs {
     pub models: Vec<String>,
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// The markdown table to write.
     #[arg(long, value_name = "FILE.md")]
     pub out: PathBuf,
@@ -54,12 +56,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "--set {bad:?}: bench takes recipe keys (train.KEY=VALUE) only; use --config-dir for model keys"
         );
     }
+    let device = args.device.device()?;
     let data = args.data.load()?;
     let work = args
         .work
         .clone()
         .unwrap_or_else(|| args.out.with_file_name(runs_dir_name(&args.out)));
-    let device = Device::flex();
     let mut rows = Vec::with_capacity(kinds.len());
     for kind in kinds {
         let config = args
@@ -73,6 +75,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             resume: args.resume,
             progress: true,
             stop_after: None,
+            device: device.clone(),
         };
         let info = train_on(&setup, &data, args.split.into(), &options)
             .with_context(|| format!("training {kind}"))?;

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use insrec_eval::EvalReport;
 use insrec_train::compact::CLASSIFIER_FILE;
 use insrec_train::{EvalSide, SplitKind, TrainedModel};
 
+use super::device::DeviceArgs;
 use super::encoders::load_compact;
 
 use super::train::DataArgs;
@@ -23,6 +23,8 @@ pub struct EvalArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Which clips: the test side of the `official` or `seed` split, or `all` of them
     /// (default: the split the model was trained with).
     #[arg(long, value_enum)]
@@ -43,7 +45,7 @@ pub enum EvalSplit {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let device = Device::flex();
+    let device = args.device.device()?;
     // The model folder of an end-to-end run brings its own encoder.
     let classifier = args.model.join(CLASSIFIER_FILE);
     let (model_path, encoder) = if classifier.is_file() {

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod bench;
+mod device;
 mod embed;
 mod encoders;
 mod eval;

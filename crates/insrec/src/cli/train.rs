@@ -12,6 +12,7 @@ use insrec_train::{
 };
 use insrec_zoo::ModelKind;
 
+use super::device::DeviceArgs;
 use super::encoders::EncoderArgs;
 
 #[derive(Debug, Args)]
@@ -30,6 +31,8 @@ pub struct TrainArgs {
     pub set: Vec<String>,
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Run folder: best model, run.json, log.jsonl, checkpoint/.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -171,6 +174,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         return super::train_compact::run(&args);
     }
     let kind = ModelKind::from_name(&args.model)?;
+    let device = args.device.device()?;
     let setup = setup(
         kind,
         args.config.as_deref(),
@@ -184,6 +188,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         resume: args.resume,
         progress: true,
         stop_after: args.stop_after,
+        device,
     };
     let info = train_on(&setup, &data, args.split.into(), &options)?;
     print_summary(&info, &args.out);

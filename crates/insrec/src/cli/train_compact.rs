@@ -132,7 +132,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
         "corpus": args.data.data.path.display().to_string(),
         "command": std::env::args().collect::<Vec<_>>().join(" "),
     });
-    let outcome = train(&args.data.data.path, &args.out, &settings, metadata)?;
+    let device = args.device.device()?;
+    let outcome = train(
+        &args.data.data.path,
+        &args.out,
+        &settings,
+        metadata,
+        &device,
+    )?;
     let pct = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
     println!(
         "{}: best epoch {}; valid clip mAP {} macro-F1 {} frame mAP {}",
