@@ -8,7 +8,7 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
     /// `cpu` (burn's flex backend), or `wgpu` / `cuda` in a build with that cargo feature
-    /// (`cargo build --release --features wgpu`).
+    /// (`cargo build --release -p insrec --features wgpu`).
     #[arg(
         long,
         env = "INSREC_DEVICE",
@@ -38,7 +38,7 @@ fn wgpu() -> anyhow::Result<Device> {
 #[cfg(not(feature = "wgpu"))]
 fn wgpu() -> anyhow::Result<Device> {
     bail!(
-        "--device wgpu: this insrec was built without GPU support; rebuild it with `cargo build --release --features wgpu`"
+        "--device wgpu: this insrec was built without GPU support; rebuild it with `cargo build --release -p insrec --features wgpu`"
     )
 }
 
@@ -50,6 +50,6 @@ fn cuda() -> anyhow::Result<Device> {
 #[cfg(not(feature = "cuda"))]
 fn cuda() -> anyhow::Result<Device> {
     bail!(
-        "--device cuda: this insrec was built without CUDA support; rebuild it with `cargo build --release --features cuda`"
+        "--device cuda: this insrec was built without CUDA support; rebuild it with `cargo build --release -p insrec --features cuda`"
     )
 }
