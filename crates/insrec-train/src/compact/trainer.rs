@@ -421,36 +421,25 @@ fn save_network(dir: &Path, network: &Network) -> Result<()> {
 /// Reads what [`save_network`] wrote for the run of `state`.
 fn load_network(dir: &Path, state: &RunState, device: &Device) -> Result<Network> {
     let fresh = Network::init(&state.config, state.settings.classifier.as_ref(), device)?;
-    let load = |module, name: &str| {
-        let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
-        guard_loader(
-            || load_record(module, bytes, &path),
-            |reason| TrainError::Checkpoint {
-                path: path.clone(),
-                reason,
-            },
-        )
-    };
-    let compact = load(fresh.compact, MODEL_BPK)?;
-    let classifier = match fresh.classifier {
-        Some(classifier) => {
-            let path = dir.join(CLASSIFIER_BPK);
-            let bytes = std::fs::read(&path).map_err(io(&path))?;
-            Some(guard_loader(
-                || load_record(classifier, bytes, &path),
-                |reason| TrainError::Checkpoint {
-                    path: path.clone(),
-                    reason,
-                },
-            )?)
-        }
-        None => None,
-    };
     Ok(Network {
-        compact,
-        classifier,
+        compact: load_module(fresh.compact, &dir.join(MODEL_BPK))?,
+        classifier: match fresh.classifier {
+            Some(classifier) => Some(load_module(classifier, &dir.join(CLASSIFIER_BPK))?),
+            None => None,
+        },
     })
+}
+
+/// `module` with the record in `path` loaded into it; a malformed record is an error, not a panic.
+fn load_module<M: Module>(module: M, path: &Path) -> Result<M> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    guard_loader(
+        || load_record(module, bytes, path),
+        |reason| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            reason,
+        },
+    )
 }
 
 /// Network, optimizer and state; `state.json` is written last, so it only ever names complete files.
