@@ -40,3 +40,14 @@ training! {
     micn => Micn;
     leddam => Leddam;
 }
+
+/// FiLM's `fixed` variant (live Legendre-memory branches) on the fixture's config.
+#[test]
+fn film_fixed() {
+    let kind = insrec_zoo::ModelKind::Film;
+    let config = kind
+        .fixture_config(&common::model_fixture(kind, "config.json"))
+        .and_then(|c| c.with_overrides(&["fixed=true"]))
+        .expect("fixture config with fixed = true");
+    common::check_training_config(kind, &config);
+}

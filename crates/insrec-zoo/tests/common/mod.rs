@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use insrec_testutil::{assert_close, fixture, read_npy_flat};
-use insrec_zoo::{ModelKind, SequenceInput};
+use insrec_zoo::{ClassifierConfig, ModelKind, SequenceInput};
 
 /// Largest |logits − output.npy| a port may show on a parity fixture.
 pub const PARITY_TOLERANCE: f64 = 1e-4;
@@ -93,14 +93,20 @@ pub fn masked_bce(logits: Tensor<2>, targets: Tensor<2>, mask: Tensor<2>) -> Ten
 /// A few Adam steps on the fixture batch (fixture-size config, random init, autodiff flex
 /// device) must lower the masked BCE loss.
 pub fn check_training(kind: ModelKind) {
+    let config = kind
+        .fixture_config(&model_fixture(kind, "config.json"))
+        .expect("fixture config");
+    check_training_config(kind, &config);
+}
+
+/// [`check_training`] with `config` (a model of `kind`) instead of the fixture's, e.g. a `fixed`
+/// variant.
+pub fn check_training_config(kind: ModelKind, config: &ClassifierConfig) {
     use burn::optim::{AdamConfig, GradientsParams};
 
     const STEPS: usize = 8;
     let device = Device::flex().autodiff();
     device.seed(2024);
-    let config = kind
-        .fixture_config(&model_fixture(kind, "config.json"))
-        .expect("fixture config");
     let mut model = config.init(&device).expect("fixture config builds");
     let input = fixture_input(kind, &device);
     let pattern: Vec<f32> = (0..4 * 20)
