@@ -469,33 +469,16 @@ fn unknown_or_missing_devices_are_refused_before_training() {
             device,
         ])
     };
-    let unknown = train("tpu");
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(
-        stderr(&unknown).contains("expected cpu, wgpu or cuda"),
-        "{}",
-        stderr(&unknown)
-    );
+    let refused = |device: &str, message: &str| {
+        let out = train(device);
+        assert_eq!(out.status.code(), Some(2), "--device {device}");
+        assert!(stderr(&out).contains(message), "{}", stderr(&out));
+    };
+    refused("tpu", "expected cpu, wgpu or cuda");
     #[cfg(not(feature = "wgpu"))]
-    {
-        let wgpu = train("wgpu");
-        assert_eq!(wgpu.status.code(), Some(2));
-        assert!(
-            stderr(&wgpu).contains("--features wgpu"),
-            "{}",
-            stderr(&wgpu)
-        );
-    }
+    refused("wgpu", "--features wgpu");
     #[cfg(not(feature = "cuda"))]
-    {
-        let cuda = train("cuda");
-        assert_eq!(cuda.status.code(), Some(2));
-        assert!(
-            stderr(&cuda).contains("--features cuda"),
-            "{}",
-            stderr(&cuda)
-        );
-    }
+    refused("cuda", "--features cuda");
     assert!(!run.join("run.json").exists(), "a refused run started");
     let cpu = train("cpu");
     assert!(cpu.status.success(), "{}", stderr(&cpu));
