@@ -28,7 +28,6 @@ fn probabilities(
     bank: &MelBank,
     device: &Device,
 ) -> Result<Vec<ClipProbabilities>> {
-    let rows = |t: Tensor<3>| -> Vec<f32> { sigmoid(t).into_data().iter::<f32>().collect() };
     let mut out = Vec::with_capacity(bank.len());
     let mut buffer = vec![0.0f32; BATCH * ITEM_LEN];
     for start in (0..bank.len()).step_by(BATCH) {
@@ -44,8 +43,8 @@ fn probabilities(
             device,
         );
         let outputs = network.forward(input)?;
-        let frames = rows(outputs.frames);
-        let clips = outputs.clips.map(|c| rows(c.unsqueeze_dim(1)));
+        let frames = sigmoid_values(outputs.frames);
+        let clips = outputs.clips.map(sigmoid_values);
         for (i, clip) in frames
             .chunks_exact(FRAMES_PER_CLIP * NUM_CLASSES)
             .enumerate()
@@ -59,6 +58,11 @@ fn probabilities(
         }
     }
     Ok(out)
+}
+
+/// The sigmoid of `logits`, flattened.
+fn sigmoid_values<const D: usize>(logits: Tensor<D>) -> Vec<f32> {
+    sigmoid(logits).into_data().iter::<f32>().collect()
 }
 
 /// Clip predictions and frame predictions. A clip's scores are the classifier's when the

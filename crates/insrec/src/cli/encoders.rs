@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use insrec_audio::StreamOptions;
+use insrec_encoders::compact::ModelDescription;
 use insrec_encoders::vggish::VggishOutput;
 use insrec_train::embed::{Encoder, content_id};
 
@@ -62,11 +63,16 @@ impl EncoderArgs {
 pub fn load_compact(dir: &Path) -> anyhow::Result<Encoder> {
     let (description, weights) = insrec_encoders::compact::read_dir(dir)
         .with_context(|| format!("loading the encoder {}", dir.display()))?;
+    compact_encoder(description, &weights)
+        .with_context(|| format!("building the encoder {}", dir.display()))
+}
+
+/// The encoder of a compact model read from its folder (`description` and `weights`).
+pub fn compact_encoder(description: ModelDescription, weights: &[u8]) -> anyhow::Result<Encoder> {
     let id = content_id(&[
         serde_json::to_string(&description.config)?.as_bytes(),
-        &weights,
+        weights,
     ]);
-    let recognizer = insrec_encoders::compact::recognizer(description, &weights)
-        .with_context(|| format!("building the encoder {}", dir.display()))?;
+    let recognizer = insrec_encoders::compact::recognizer(description, weights)?;
     Ok(Encoder::new(recognizer.encoder, format!("compact-{id}"))?)
 }

@@ -12,7 +12,6 @@ use insrec_train::{EvalSide, SplitKind, TrainedModel};
 
 use super::device::DeviceArgs;
 use super::encoders::load_compact;
-
 use super::train::DataArgs;
 
 #[derive(Debug, Args)]

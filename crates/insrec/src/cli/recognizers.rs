@@ -73,13 +73,14 @@ pub fn load_zoo(model: &str, encoder: Encoder) -> anyhow::Result<Recognizer> {
 /// The model folder of an end-to-end run: its compact encoder feeding its zoo classifier, with
 /// the thresholds tuned on validation.
 fn load_end_to_end(dir: &Path) -> anyhow::Result<Recognizer> {
-    let (description, _) = read_dir(dir)?;
-    let encoder = super::encoders::load_compact(dir)?;
+    let (description, weights) = read_dir(dir)?;
+    let (name, thresholds) = (description.name.clone(), description.thresholds);
+    let encoder = super::encoders::compact_encoder(description, &weights)?;
     let device = Device::flex();
     let trained = TrainedModel::load(&dir.join(CLASSIFIER_FILE), &device)?;
     let mut recognizer = zoo_recognizer(trained, encoder, device);
-    recognizer.name = description.name;
-    recognizer.thresholds = description.thresholds;
+    recognizer.name = name;
+    recognizer.thresholds = thresholds;
     Ok(recognizer)
 }
 
