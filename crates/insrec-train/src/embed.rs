@@ -64,16 +64,7 @@ impl Encoder {
             path: path.to_owned(),
             reason,
         };
-        let source = AudioSource::File(path.to_owned());
-        let mut stream =
-            AudioStream::open(&source, self.stream).map_err(|e| embed_error(e.to_string()))?;
-        let mut samples = Vec::with_capacity(CLIP_SAMPLES + 16_384);
-        while samples.len() < CLIP_SAMPLES
-            && stream
-                .next_block(&mut samples)
-                .map_err(|e| embed_error(e.to_string()))?
-        {}
-        samples.resize(CLIP_SAMPLES, 0.0);
+        let samples = first_clip(path, self.stream).map_err(embed_error)?;
         let examples = insrec_features::examples(&samples);
         debug_assert_eq!(examples.count(), FRAMES_PER_CLIP);
         let embeddings = self
@@ -88,6 +79,19 @@ impl Encoder {
         }
         Ok(embeddings)
     }
+}
+
+/// The first 10 s of `path` at 16 kHz mono (zero-padded when shorter), or why it could not be
+/// read.
+pub fn first_clip(path: &Path, options: StreamOptions) -> std::result::Result<Vec<f64>, String> {
+    let source = AudioSource::File(path.to_owned());
+    let mut stream = AudioStream::open(&source, options).map_err(|e| e.to_string())?;
+    let mut samples = Vec::with_capacity(CLIP_SAMPLES + 16_384);
+    while samples.len() < CLIP_SAMPLES
+        && stream.next_block(&mut samples).map_err(|e| e.to_string())?
+    {}
+    samples.resize(CLIP_SAMPLES, 0.0);
+    Ok(samples)
 }
 
 /// The folder of cached embeddings.

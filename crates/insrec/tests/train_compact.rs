@@ -1,6 +1,6 @@
 //! `insrec train --model compact` as a user runs it: a tiny TimGM6mb corpus from `insrec synth`,
 //! one epoch, export, analysis with the exported model, refusal to overwrite, `--resume` with more
-//! epochs, and wrong datasets.
+//! epochs; the same corpus as a partly labelled folder; OpenMIC-2018's audio; wrong datasets.
 
 mod common;
 
@@ -128,37 +128,44 @@ fn trains_exports_analyzes_and_resumes() {
 }
 
 #[test]
-fn needs_a_synth_corpus_and_known_settings() {
+fn refuses_unreadable_datasets_and_unknown_settings() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = dir.path().join("run");
-    let openmic = insrec(&[
-        "train",
-        "--model",
-        "compact",
-        "--data",
-        &format!("openmic:{}", dir.path().display()),
-        "--out",
-        path_str(&run),
-    ]);
-    assert_eq!(openmic.status.code(), Some(2));
+    let compact = |data: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--model",
+            "compact",
+            "--data",
+            data,
+            "--out",
+            path_str(&run),
+        ];
+        args.extend_from_slice(extra);
+        insrec(&args)
+    };
+    let empty = compact(&format!("openmic:{}", dir.path().display()), &[]);
+    assert_eq!(empty.status.code(), Some(2));
     assert!(
-        stderr(&openmic).contains("synth:DIR"),
+        stderr(&empty).contains("openmic-2018.npz"),
         "{}",
-        stderr(&openmic)
+        stderr(&empty)
     );
 
-    let data = format!("synth:{}", dir.path().display());
-    let unknown = insrec(&[
-        "train",
-        "--model",
-        "compact",
-        "--data",
-        &data,
-        "--out",
-        path_str(&run),
-        "--set",
-        "dropout=0.5",
-    ]);
+    // The fixture release holds the audio of one of its 40 clips.
+    let release = insrec_testutil::fixture("openmic/openmic-2018");
+    let no_audio = compact(&format!("openmic:{}", release.display()), &[]);
+    assert_eq!(no_audio.status.code(), Some(2));
+    assert!(
+        stderr(&no_audio).contains("39 of 40 clips have no audio"),
+        "{}",
+        stderr(&no_audio)
+    );
+
+    let unknown = compact(
+        &format!("synth:{}", dir.path().display()),
+        &["--set", "dropout=0.5"],
+    );
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
         stderr(&unknown).contains("learning_rate"),
@@ -166,6 +173,146 @@ fn needs_a_synth_corpus_and_known_settings() {
         stderr(&unknown)
     );
     assert!(!run.exists(), "a refused run wrote {}", run.display());
+}
+
+/// The corpus as a labelled folder (`labels.csv` + the WAV files) with the voice and drums columns
+/// unknown for every clip, as a user's partly labelled recordings would be.
+fn labelled_folder(corpus: &Path, dir: &Path) -> PathBuf {
+    let folder = dir.join("folder");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let labels = std::fs::read_to_string(corpus.join("labels.csv")).expect("corpus labels.csv");
+    let mut lines = labels.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let classes = &header[3..];
+    let mut csv = format!("path,{}\n", classes.join(","));
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let name = format!("{}.wav", cells[0]);
+        std::fs::copy(corpus.join("clips").join(&name), folder.join(&name)).expect("copy clip");
+        let values: Vec<&str> = classes
+            .iter()
+            .zip(&cells[3..])
+            .map(|(class, v)| {
+                if ["voice", "drums"].contains(class) {
+                    ""
+                } else {
+                    v
+                }
+            })
+            .collect();
+        csv.push_str(&format!("{name},{}\n", values.join(",")));
+    }
+    std::fs::write(folder.join("labels.csv"), csv).expect("labels.csv");
+    folder
+}
+
+#[test]
+fn learns_from_clip_labels_of_a_folder_and_of_openmic_audio() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = labelled_folder(&corpus(dir.path()), dir.path());
+    let data = format!("folder:{}", folder.display());
+    let run = dir.path().join("run");
+    let out = train_on(&data, &run, "compact", &["--epochs", "1"]);
+    assert!(out.status.success(), "train failed: {}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Clip labels only: no frame metric.
+    assert!(stdout.contains("frame mAP n/a"), "{stdout}");
+    let description: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run.join("model/model.json")).expect("exported model.json"),
+    )
+    .expect("model.json is JSON");
+    assert_eq!(description["metadata"]["training"]["data"], data);
+    assert_eq!(
+        description["metadata"]["training"]["split"]["split"],
+        "official"
+    );
+
+    // End to end on the folder, then `insrec eval` on the test side of the same key-hash split.
+    let e2e = dir.path().join("e2e");
+    let out = train_on(
+        &data,
+        &e2e,
+        "DLinear",
+        &["--end-to-end", "--epochs", "1", "--split", "seed"],
+    );
+    assert!(out.status.success(), "train failed: {}", stderr(&out));
+    let eval = insrec(&[
+        "eval",
+        "--model",
+        path_str(&e2e.join("model")),
+        "--data",
+        &data,
+        "--cache",
+        path_str(&dir.path().join("cache")),
+    ]);
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    // The seed's row-order split of 8 clips tests the last one.
+    let table = String::from_utf8_lossy(&eval.stdout);
+    assert!(table.contains("1 clips"), "{table}");
+
+    // OpenMIC-2018 with audio for every clip (the fixture's one clip, copied under each key).
+    let release = dir.path().join("openmic-2018");
+    copy_dir(&insrec_testutil::fixture("openmic/openmic-2018"), &release);
+    let ogg = release.join("audio/000/000046_3840.ogg");
+    let keys = std::fs::read_to_string(release.join("partitions/split01_train.csv"))
+        .expect("split01_train.csv")
+        + &std::fs::read_to_string(release.join("partitions/split01_test.csv"))
+            .expect("split01_test.csv");
+    for key in keys.lines().map(str::trim).filter(|k| !k.is_empty()) {
+        let path = release
+            .join("audio")
+            .join(&key[..3])
+            .join(format!("{key}.ogg"));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("audio dir");
+        if !path.exists() {
+            std::fs::copy(&ogg, &path).expect("copy ogg");
+        }
+    }
+    let out = train_on(
+        &format!("openmic:{}", release.display()),
+        &dir.path().join("openmic-run"),
+        "compact",
+        &["--epochs", "1"],
+    );
+    assert!(out.status.success(), "train failed: {}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("held-out test: clip mAP"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// `insrec train --model MODEL --data DATA --out RUN` with a tiny batch and, for a zoo model, a
+/// tiny config.
+fn train_on(data: &str, run: &Path, model: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--model",
+        model,
+        "--data",
+        data,
+        "--out",
+        path_str(run),
+        "--set",
+        "batch_clips=2",
+        "--set",
+        "warmup_steps=2",
+    ];
+    args.extend_from_slice(extra);
+    insrec(&args)
 }
 
 #[test]

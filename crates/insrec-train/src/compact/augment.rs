@@ -3,12 +3,14 @@
 //! `exp(x) − 0.01`, the mel energies.
 
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
+use insrec_data::Labels;
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
 use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::bank::{MAX_OFFSET, MelBank};
+use super::data::{ClipLabels, FrameLabels};
 
 const LOG_OFFSET: f32 = 0.01;
 /// Values in one training item (ten examples).
@@ -65,8 +67,49 @@ fn db_to_power(db: f32) -> f32 {
     10f32.powf(db / 20.0)
 }
 
-/// Writes one training item built around clip `clip` into `examples` ([`ITEM_LEN`]) and its frame
-/// targets into `targets` (10 × 20, 0/1). `scratch` needs [`ITEM_LEN`] values.
+/// The labels of one training item: its clip's, joined with a mixed-in clip's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ItemLabels {
+    Frames(FrameLabels),
+    Clip(Labels),
+}
+
+impl ItemLabels {
+    /// The labels of clip `clip` of `bank`.
+    fn of(bank: &MelBank, clip: usize) -> Self {
+        match bank.labels() {
+            ClipLabels::Frames(frames) => Self::Frames(frames[clip]),
+            ClipLabels::Clips(clips) => Self::Clip(clips[clip]),
+        }
+    }
+
+    /// The labels of a mix of both items: a class is present where it is in either; absent only
+    /// where it is known to be absent in both, unknown otherwise.
+    fn union(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Frames(mut mine), Self::Frames(theirs)) => {
+                for (m, t) in mine.iter_mut().zip(&theirs) {
+                    for (m, t) in m.iter_mut().zip(t) {
+                        *m |= *t;
+                    }
+                }
+                Self::Frames(mine)
+            }
+            (Self::Clip(a), Self::Clip(b)) => {
+                let (ta, tb) = (a.official_targets(), b.official_targets());
+                let present: [bool; NUM_CLASSES] = std::array::from_fn(|c| ta[c] + tb[c] > 0.0);
+                Self::Clip(Labels {
+                    relevance: present.map(|p| f32::from(u8::from(p))),
+                    mask: std::array::from_fn(|c| present[c] || (a.mask[c] && b.mask[c])),
+                })
+            }
+            (mine, _) => mine,
+        }
+    }
+}
+
+/// Writes one training item built around clip `clip` into `examples` ([`ITEM_LEN`]) and returns
+/// its labels. `scratch` needs [`ITEM_LEN`] values.
 pub fn training_item(
     bank: &MelBank,
     clip: usize,
@@ -74,9 +117,8 @@ pub fn training_item(
     rng: &mut ChaCha8Rng,
     examples: &mut [f32],
     scratch: &mut [f32],
-    targets: &mut [f32],
-) {
-    let mut labels = *bank.labels(clip);
+) -> ItemLabels {
+    let mut labels = ItemLabels::of(bank, clip);
     bank.examples(clip, below(rng, MAX_OFFSET + 1), examples);
     to_energy(examples);
     if chance(rng, settings.mix_probability) {
@@ -87,11 +129,7 @@ pub fn training_item(
         for (e, s) in examples.iter_mut().zip(&scratch[..ITEM_LEN]) {
             *e += g * s;
         }
-        for (mine, theirs) in labels.iter_mut().zip(bank.labels(other)) {
-            for (m, t) in mine.iter_mut().zip(theirs) {
-                *m |= *t;
-            }
-        }
+        labels = labels.union(ItemLabels::of(bank, other));
     }
     let gain = db_to_power(range(rng, settings.gain_db));
     let tilt = range(rng, [-settings.tilt_db, settings.tilt_db]);
@@ -131,11 +169,7 @@ pub fn training_item(
             }
         }
     }
-    for (t, l) in targets.chunks_exact_mut(NUM_CLASSES).zip(&labels) {
-        for (t, &l) in t.iter_mut().zip(l) {
-            *t = f32::from(u8::from(l));
-        }
-    }
+    labels
 }
 
 fn to_energy(values: &mut [f32]) {
@@ -147,6 +181,26 @@ fn to_energy(values: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mixed_clip_labels_are_absent_only_where_both_clips_say_so() {
+        let known_absent = Labels {
+            relevance: [0.0; NUM_CLASSES],
+            mask: [true; NUM_CLASSES],
+        };
+        let (mut a, mut b) = (known_absent, known_absent);
+        a.relevance[0] = 1.0; // present in a
+        b.mask[1] = false; // absent in a, unknown in b
+        a.mask[2] = false; // unknown in a, present in b
+        b.relevance[2] = 0.8;
+        a.mask[3] = false; // unknown in both
+        b.mask[3] = false;
+        let ItemLabels::Clip(mix) = ItemLabels::Clip(a).union(ItemLabels::Clip(b)) else {
+            unreachable!("clip labels mix into clip labels")
+        };
+        assert_eq!(mix.official_targets()[..5], [1.0, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(mix.mask[..5], [true, false, true, false, true]);
+    }
 
     #[test]
     fn energy_round_trip_is_identity_without_augmentation() {

@@ -1,13 +1,15 @@
-//! [`MelBank`]: the log-mel frames of every clip of a corpus split, computed once and kept in
-//! memory as 16-bit fixed point (≈128 KB per 10 s clip).
+//! [`MelBank`]: the log-mel frames of every clip of a split, computed once and kept in memory as
+//! 16-bit fixed point (≈128 KB per 10 s clip).
 
 use indicatif::ProgressBar;
-use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
+use insrec_audio::StreamOptions;
+use insrec_core::FRAMES_PER_CLIP;
 use insrec_features::{EXAMPLE_FRAMES, LogMelFrontend, MEL_BANDS};
-use insrec_synth::SynthCorpus;
 use rayon::prelude::*;
 
+use super::data::{ClipAudio, ClipLabels, ClipSet};
 use super::error::{Result, TrainError};
+use crate::embed::first_clip;
 
 /// STFT frames of a 10 s clip at 16 kHz (1 + (160 000 − 400) / 160).
 pub const ROWS_PER_CLIP: usize = 998;
@@ -27,20 +29,19 @@ fn dequantise(q: u16) -> f32 {
     f32::from(q) / STEPS_PER_UNIT + FLOOR
 }
 
-/// Log-mel rows and frame labels of a set of clips.
+/// Log-mel rows and labels of a set of clips.
 pub struct MelBank {
     rows: Vec<u16>,
-    labels: Vec<[[bool; NUM_CLASSES]; FRAMES_PER_CLIP]>,
+    labels: ClipLabels,
 }
 
 impl MelBank {
-    /// Reads and analyses the clips `indices` of `corpus` in parallel.
-    pub fn load(corpus: &SynthCorpus, indices: &[usize], bar: &ProgressBar) -> Result<Self> {
-        let per_clip: Vec<Vec<u16>> = indices
-            .par_iter()
-            .map(|&i| {
-                let audio = corpus.read_audio(i)?;
-                let samples: Vec<f64> = audio.iter().map(|&s| f64::from(s)).collect();
+    /// Reads and analyses the clips of `set` in parallel.
+    pub fn load(set: &ClipSet, bar: &ProgressBar) -> Result<Self> {
+        let per_clip: Vec<Vec<u16>> = (0..set.len())
+            .into_par_iter()
+            .map(|i| {
+                let samples = clip_samples(set, i)?;
                 let mut rows = Vec::with_capacity(ROWS_PER_CLIP * MEL_BANDS);
                 LogMelFrontend::new().push_frames(&samples, |frame| {
                     rows.extend(frame.iter().map(|&v| quantise(v)))
@@ -48,7 +49,7 @@ impl MelBank {
                 bar.inc(1);
                 if rows.len() != ROWS_PER_CLIP * MEL_BANDS {
                     return Err(TrainError::BadClip {
-                        path: corpus.wav_path(i),
+                        path: set.path(i),
                         reason: format!(
                             "{} log-mel frames, expected {ROWS_PER_CLIP} (10 s at 16 kHz)",
                             rows.len() / MEL_BANDS
@@ -60,23 +61,23 @@ impl MelBank {
             .collect::<Result<_>>()?;
         Ok(Self {
             rows: per_clip.concat(),
-            labels: indices.iter().map(|&i| corpus.frame_labels(i)).collect(),
+            labels: set.labels.clone(),
         })
     }
 
     /// Number of clips.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.rows.len() / (ROWS_PER_CLIP * MEL_BANDS)
     }
 
     /// Whether the bank holds no clip.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.rows.is_empty()
     }
 
-    /// Frame labels of clip `clip`.
-    pub fn labels(&self, clip: usize) -> &[[bool; NUM_CLASSES]; FRAMES_PER_CLIP] {
-        &self.labels[clip]
+    /// The clips' labels.
+    pub fn labels(&self) -> &ClipLabels {
+        &self.labels
     }
 
     /// Writes the clip's ten examples starting `offset` rows late into `out` (10 × 96 × 64 log-mel).
@@ -99,6 +100,24 @@ impl MelBank {
         }
         let mean = sum / n.max(1.0);
         (mean, (sq / n.max(1.0) - mean * mean).max(1e-6).sqrt())
+    }
+}
+
+/// The 16 kHz samples of clip `i`: a corpus WAV as stored, or the first 10 s of a file
+/// (decoded, mixed to mono, resampled; zero-padded when shorter).
+fn clip_samples(set: &ClipSet, i: usize) -> Result<Vec<f64>> {
+    match &set.audio {
+        ClipAudio::Corpus { corpus, indices } => Ok(corpus
+            .read_audio(indices[i])?
+            .iter()
+            .map(|&s| f64::from(s))
+            .collect()),
+        ClipAudio::Files(paths) => {
+            first_clip(&paths[i], StreamOptions::default()).map_err(|reason| TrainError::BadClip {
+                path: paths[i].clone(),
+                reason,
+            })
+        }
     }
 }
 

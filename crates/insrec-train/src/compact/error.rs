@@ -9,7 +9,7 @@ pub enum TrainError {
     Corpus(#[from] insrec_synth::SynthError),
     #[error("{path}: {reason}")]
     BadClip { path: PathBuf, reason: String },
-    #[error("the corpus has no {0} clips")]
+    #[error("the dataset has no {0} clips")]
     EmptySplit(&'static str),
     #[error(transparent)]
     Model(#[from] insrec_encoders::EncoderError),

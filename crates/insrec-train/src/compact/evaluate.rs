@@ -1,4 +1,5 @@
-//! Clip- and frame-level metrics of a [`Network`] on a [`MelBank`].
+//! Clip- and frame-level metrics of a [`Network`] on a [`MelBank`] (frame-level only where the
+//! clips have frame labels).
 
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::ITEM_LEN;
 use super::bank::MelBank;
+use super::data::ClipLabels;
 use super::error::Result;
 use super::network::Network;
 
@@ -65,28 +67,42 @@ fn sigmoid_values<const D: usize>(logits: Tensor<D>) -> Vec<f32> {
     sigmoid(logits).into_data().iter::<f32>().collect()
 }
 
-/// Clip predictions and frame predictions. A clip's scores are the classifier's when the
-/// network has one, else the file scores the pipeline makes of the frame head's.
+/// Clip predictions, and frame predictions where the clips have frame labels. A clip's scores are
+/// the classifier's when the network has one, else the file scores the pipeline makes of the
+/// frame head's.
 pub struct SplitPredictions {
     pub clips: Predictions,
-    pub frames: Predictions,
+    pub frames: Option<Predictions>,
 }
 
 impl SplitPredictions {
     pub fn new(network: &Network, bank: &MelBank, device: &Device) -> Result<Self> {
         let all_known = [true; NUM_CLASSES];
         let relevance = |row: &[bool; NUM_CLASSES]| row.map(|l| f32::from(u8::from(l)));
-        let (mut clips, mut frames) = (Predictions::new(), Predictions::new());
+        let mut clips = Predictions::new();
+        let mut frames = match bank.labels() {
+            ClipLabels::Frames(_) => Some(Predictions::new()),
+            ClipLabels::Clips(_) => None,
+        };
         for (i, probs) in probabilities(network, bank, device)?.iter().enumerate() {
-            let labels = bank.labels(i);
-            let clip_labels: [bool; NUM_CLASSES] =
-                std::array::from_fn(|c| labels.iter().any(|f| f[c]));
             let scores = probs
                 .classifier
                 .unwrap_or_else(|| file_scores(&probs.frames).0);
-            clips.push(scores, relevance(&clip_labels), all_known)?;
-            for (p, l) in probs.frames.iter().zip(labels) {
-                frames.push(*p, relevance(l), all_known)?;
+            match bank.labels() {
+                ClipLabels::Frames(labels) => {
+                    let labels = &labels[i];
+                    let clip_labels: [bool; NUM_CLASSES] =
+                        std::array::from_fn(|c| labels.iter().any(|f| f[c]));
+                    clips.push(scores, relevance(&clip_labels), all_known)?;
+                    if let Some(frames) = &mut frames {
+                        for (p, l) in probs.frames.iter().zip(labels) {
+                            frames.push(*p, relevance(l), all_known)?;
+                        }
+                    }
+                }
+                ClipLabels::Clips(labels) => {
+                    clips.push(scores, labels[i].relevance, labels[i].mask)?;
+                }
             }
         }
         Ok(Self { clips, frames })
@@ -98,7 +114,7 @@ impl SplitPredictions {
 pub struct SplitMetrics {
     /// Clip-level metrics at the given thresholds.
     pub clip: OfficialMetrics,
-    /// Frame-level macro mAP.
+    /// Frame-level macro mAP (clips with frame labels only).
     pub frame_map: Option<f64>,
 }
 
@@ -106,8 +122,12 @@ impl SplitMetrics {
     pub fn new(predictions: &SplitPredictions, thresholds: &[f32; NUM_CLASSES]) -> Result<Self> {
         Ok(Self {
             clip: insrec_eval::official::evaluate(&predictions.clips, thresholds)?,
-            frame_map: insrec_eval::official::evaluate(&predictions.frames, thresholds)?
-                .mean_average_precision,
+            frame_map: match &predictions.frames {
+                Some(frames) => {
+                    insrec_eval::official::evaluate(frames, thresholds)?.mean_average_precision
+                }
+                None => None,
+            },
         })
     }
 }

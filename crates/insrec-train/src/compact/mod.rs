@@ -1,15 +1,18 @@
-//! The default model's trainer: InsRec's compact encoder and frame head trained together on a
-//! synthesized corpus (`insrec synth`), with augmentation in the log-mel domain; in an end-to-end
-//! run of a zoo model, that classifier learns with them on the encoder's embeddings.
+//! The default model's trainer: InsRec's compact encoder and frame head trained together on
+//! labelled audio (a synthesized corpus from `insrec synth` with frame labels, a labelled folder
+//! or OpenMIC-2018's audio with clip labels), with augmentation in the log-mel domain; in an
+//! end-to-end run of a zoo model, that classifier learns with them on the encoder's embeddings.
 
 mod augment;
 mod bank;
+mod data;
 mod error;
 mod evaluate;
 mod network;
 mod trainer;
 
 pub use augment::Augmentation;
+pub use data::{AudioClips, ClipAudio, ClipLabels, ClipSet};
 pub use error::{Result, TrainError};
 pub use evaluate::SplitMetrics;
 pub use network::ClassifierSpec;

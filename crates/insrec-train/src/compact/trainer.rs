@@ -14,19 +14,19 @@ use insrec_encoders::compact::{
 };
 use insrec_eval::tune_thresholds;
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
-use insrec_synth::{Split, SynthCorpus};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::augment::{Augmentation, ITEM_LEN, training_item};
+use super::augment::{Augmentation, ITEM_LEN, ItemLabels, training_item};
 use super::bank::MelBank;
+use super::data::{AudioClips, ClipSet};
 use super::error::{Result, TrainError};
 use super::evaluate::{SplitMetrics, SplitPredictions};
-use super::network::{ClassifierSpec, Network};
+use super::network::{ClassifierSpec, Network, Outputs};
 use crate::checkpoint::{guard_loader, write_atomic};
-use crate::loss;
+use crate::loss::{self, LossKind};
 use crate::progress::counter;
 use crate::trainer::append_line;
 
@@ -139,14 +139,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     }
 }
 
-/// Trains a compact model on the corpus in `corpus_dir`, writing checkpoints, `log.jsonl` and
-/// finally `model/` (model.json + weights.bpk) into `out`. Resumes from `out/checkpoint` when
+/// Trains a compact model on `data`, writing checkpoints, `log.jsonl` and finally `model/`
+/// (model.json + weights.bpk) into `out`. Resumes from `out/checkpoint` when
 /// it exists; a resumed run may change `epochs` (the cosine schedule stretches to the new total;
 /// no more than the epochs already run exports the best weights at once) and `patience`.
 /// `metadata` is stored in the exported model.json with the metrics. The network trains and is
 /// evaluated on `device` (a plain device; autodiff is added for training).
 pub fn train(
-    corpus_dir: &Path,
+    data: &AudioClips,
     out: &Path,
     settings: &TrainSettings,
     metadata: serde_json::Value,
@@ -157,32 +157,21 @@ pub fn train(
     for dir in [&paths.checkpoint, &paths.best] {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
-    let corpus = SynthCorpus::open(corpus_dir)?;
-    let mut train_ids = corpus.indices(Split::Train);
+    let mut train_set = data.train.clone();
     if let Some(max) = settings.max_train_clips {
-        train_ids.truncate(max);
+        train_set.truncate(max);
     }
-    let valid_ids = corpus.indices(Split::Valid);
-    let test_ids = corpus.indices(Split::Test);
-    if train_ids.is_empty() {
+    if train_set.is_empty() {
         return Err(TrainError::EmptySplit("train"));
     }
-    if valid_ids.is_empty() {
-        return Err(TrainError::EmptySplit("valid"));
-    }
-    let load = |ids: &[usize], what: &str| {
-        let bar = counter(true, ids.len(), what);
-        let bank = MelBank::load(&corpus, ids, &bar);
-        bar.finish_and_clear();
-        bank
-    };
-    let train_bank = load(&train_ids, "log-mel train")?;
-    let valid_bank = load(&valid_ids, "log-mel valid")?;
+    let train_bank = load_bank(&train_set, "log-mel train")?;
+    let valid_bank = load_bank(&data.valid, "log-mel valid")?;
     tracing::info!(
+        data = data.name,
         train = train_bank.len(),
         valid = valid_bank.len(),
-        test = test_ids.len(),
-        "corpus loaded"
+        test = data.test.len(),
+        "clips loaded"
     );
 
     let device = plain.clone().autodiff();
@@ -227,11 +216,7 @@ pub fn train(
         for step in 0..steps_per_epoch {
             let clips = &order[step * settings.batch_clips..(step + 1) * settings.batch_clips];
             let (input, targets) = batch(&train_bank, clips, settings, epoch, step, &device);
-            let outputs = model.forward(input)?;
-            let mut loss = bce_with_logits(outputs.frames, targets.clone());
-            if let Some(clips) = outputs.clips {
-                loss = loss + loss::bce_with_logits(clips, clip_targets(targets)).mean();
-            }
+            let loss = targets.loss(model.forward(input)?);
             let value = f64::from(loss.clone().into_scalar::<f32>());
             loss_sum += value;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -277,15 +262,15 @@ pub fn train(
         save_checkpoint(&paths, &state, &inference, &optimizer)?;
     }
 
-    export(
-        &corpus,
-        &paths,
-        &state,
-        &valid_bank,
-        &test_ids,
-        metadata,
-        &plain,
-    )
+    export(data, &paths, &state, &valid_bank, metadata, &plain)
+}
+
+/// The log-mel bank of `set`, with a progress bar.
+fn load_bank(set: &ClipSet, what: &str) -> Result<MelBank> {
+    let bar = counter(true, set.len(), what);
+    let bank = MelBank::load(set, &bar);
+    bar.finish_and_clear();
+    bank
 }
 
 fn optimizer_config(settings: &TrainSettings) -> AdamWConfig {
@@ -324,8 +309,40 @@ fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
-/// Augmented items of `clips` and their frame targets; each item has its own generator, so the
-/// batch is the same whatever the thread count.
+/// What a batch is trained towards.
+struct Targets {
+    /// Frame labels `[batch, 10, 20]` where the clips have them: the frame head learns them.
+    /// Otherwise the frame head learns the clip labels through the maximum over each clip's frames
+    /// (multiple-instance learning).
+    frames: Option<Tensor<3>>,
+    /// Clip labels `[batch, 20]` (the union of the frame labels where there are frame labels).
+    clips: Tensor<2>,
+    /// Weights of the clip labels `[batch, 20]`: 0 where a label is unknown.
+    weights: Tensor<2>,
+}
+
+impl Targets {
+    /// The mean binary cross-entropy of `outputs`: the frame head's term plus, in an end-to-end
+    /// run, the classifier's on the clip labels.
+    fn loss(self, outputs: Outputs) -> Tensor<1> {
+        let masked = LossKind::MaskedBce;
+        let frame_loss = match self.frames {
+            Some(frames) => bce_with_logits(outputs.frames, frames),
+            None => {
+                let [batch, _, classes] = outputs.frames.dims();
+                let pooled = outputs.frames.max_dim(1).reshape([batch, classes]);
+                masked.mean(pooled, self.clips.clone(), self.weights.clone())
+            }
+        };
+        match outputs.clips {
+            Some(clips) => frame_loss + masked.mean(clips, self.clips, self.weights),
+            None => frame_loss,
+        }
+    }
+}
+
+/// Augmented items of `clips` and their targets; each item has its own generator, so the batch is
+/// the same whatever the thread count.
 fn batch(
     bank: &MelBank,
     clips: &[usize],
@@ -333,15 +350,13 @@ fn batch(
     epoch: usize,
     step: usize,
     device: &Device,
-) -> (Tensor<4>, Tensor<3>) {
+) -> (Tensor<4>, Targets) {
     let n = clips.len();
     let mut examples = vec![0.0f32; n * ITEM_LEN];
-    let mut targets = vec![0.0f32; n * FRAMES_PER_CLIP * NUM_CLASSES];
-    examples
+    let labels: Vec<ItemLabels> = examples
         .par_chunks_exact_mut(ITEM_LEN)
-        .zip(targets.par_chunks_exact_mut(FRAMES_PER_CLIP * NUM_CLASSES))
         .zip(clips.par_iter().enumerate())
-        .for_each(|((item, target), (i, &clip))| {
+        .map(|(item, (i, &clip))| {
             let mut rng = rng_for(
                 settings.seed,
                 epoch,
@@ -355,26 +370,41 @@ fn batch(
                 &mut rng,
                 item,
                 &mut scratch,
-                target,
-            );
-        });
-    (
-        Tensor::from_data(
-            TensorData::new(examples, [n, FRAMES_PER_CLIP, EXAMPLE_FRAMES, MEL_BANDS]),
-            device,
-        ),
-        Tensor::from_data(
-            TensorData::new(targets, [n, FRAMES_PER_CLIP, NUM_CLASSES]),
-            device,
-        ),
-    )
-}
-
-/// Clip targets `[batch, classes]` of frame targets `[batch, frames, classes]`: a class is
-/// present in the clip when it is in any frame.
-fn clip_targets(frames: Tensor<3>) -> Tensor<2> {
-    let [batch, _, classes] = frames.dims();
-    frames.max_dim(1).reshape([batch, classes])
+            )
+        })
+        .collect();
+    let input = Tensor::from_data(
+        TensorData::new(examples, [n, FRAMES_PER_CLIP, EXAMPLE_FRAMES, MEL_BANDS]),
+        device,
+    );
+    let one = |b: &bool| f32::from(u8::from(*b));
+    let (mut frames, mut clip_targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+    for label in &labels {
+        match label {
+            ItemLabels::Frames(f) => {
+                frames.extend(f.iter().flatten().map(one));
+                clip_targets.extend((0..NUM_CLASSES).map(|c| one(&f.iter().any(|row| row[c]))));
+                weights.extend([1.0; NUM_CLASSES]);
+            }
+            ItemLabels::Clip(c) => {
+                clip_targets.extend(c.official_targets());
+                weights.extend(c.weights());
+            }
+        }
+    }
+    let clip_tensor =
+        |values: Vec<f32>| Tensor::from_data(TensorData::new(values, [n, NUM_CLASSES]), device);
+    let targets = Targets {
+        frames: (!frames.is_empty()).then(|| {
+            Tensor::from_data(
+                TensorData::new(frames, [n, FRAMES_PER_CLIP, NUM_CLASSES]),
+                device,
+            )
+        }),
+        clips: clip_tensor(clip_targets),
+        weights: clip_tensor(weights),
+    };
+    (input, targets)
 }
 
 /// Mean binary cross-entropy on frame logits `[batch, frames, classes]`.
@@ -528,11 +558,10 @@ impl OptimizerBytes for burn::optim::ModuleOptimizer {
 
 /// Best weights → thresholds tuned on validation → test metrics → `model/`.
 fn export(
-    corpus: &SynthCorpus,
+    data: &AudioClips,
     paths: &Paths,
     state: &RunState,
     valid_bank: &MelBank,
-    test_ids: &[usize],
     metadata: serde_json::Value,
     device: &Device,
 ) -> Result<TrainOutcome> {
@@ -540,12 +569,10 @@ fn export(
     let valid_predictions = SplitPredictions::new(&model, valid_bank, device)?;
     let thresholds = tune_thresholds(&valid_predictions.clips);
     let valid = SplitMetrics::new(&valid_predictions, &thresholds)?;
-    let test = if test_ids.is_empty() {
+    let test = if data.test.is_empty() {
         None
     } else {
-        let bar = counter(true, test_ids.len(), "log-mel test");
-        let bank = MelBank::load(corpus, test_ids, &bar)?;
-        bar.finish_and_clear();
+        let bank = load_bank(&data.test, "log-mel test")?;
         Some(SplitMetrics::new(
             &SplitPredictions::new(&model, &bank, device)?,
             &thresholds,

@@ -8,10 +8,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use insrec_eval::EvalReport;
 use insrec_train::compact::CLASSIFIER_FILE;
-use insrec_train::{EvalSide, SplitKind, TrainedModel};
+use insrec_train::{EvalSide, SplitKind, SplitPlan, TrainedModel};
 
 use super::device::DeviceArgs;
-use super::encoders::load_compact;
+use super::encoders::compact_encoder;
 use super::train::DataArgs;
 
 #[derive(Debug, Args)]
@@ -45,17 +45,23 @@ pub enum EvalSplit {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let device = args.device.device()?;
-    // The model folder of an end-to-end run brings its own encoder.
+    // The model folder of an end-to-end run brings its own encoder and the split it learnt on.
     let classifier = args.model.join(CLASSIFIER_FILE);
-    let (model_path, encoder) = if classifier.is_file() {
-        (classifier, Some(load_compact(&args.model)?))
+    let (model_path, encoder, trained_on) = if classifier.is_file() {
+        let (description, weights) = insrec_encoders::compact::read_dir(&args.model)
+            .with_context(|| format!("loading the encoder {}", args.model.display()))?;
+        let plan: Option<SplitPlan> =
+            serde_json::from_value(description.metadata["training"]["split"].clone()).ok();
+        let encoder = compact_encoder(description, &weights)
+            .with_context(|| format!("building the encoder {}", args.model.display()))?;
+        (classifier, Some(encoder), plan)
     } else {
-        (args.model.clone(), None)
+        (args.model.clone(), None, None)
     };
     let model = TrainedModel::load(&model_path, &device)
         .with_context(|| format!("loading the model {}", args.model.display()))?;
     let data = args.data.load_with(encoder)?;
-    let mut plan = model.split_plan();
+    let mut plan = trained_on.unwrap_or_else(|| model.split_plan());
     let side = match args.split {
         Some(EvalSplit::All) => EvalSide::All,
         Some(EvalSplit::Official) => {

@@ -48,9 +48,10 @@ pub struct TrainArgs {
     /// Split protocol: `official` (OpenMIC split01 / corpus split / key hash) or `seed` (81/9/10 by row).
     #[arg(long, value_enum, default_value_t = SplitArg::Official)]
     pub split: SplitArg,
-    /// Train the compact encoder on log-mel frames together with the classifier (needs
-    /// `--data synth:DIR`); the run's model/ folder then holds both, ready for `insrec analyze`
-    /// and `insrec eval`. `--model compact` always learns its encoder.
+    /// Train the compact encoder on log-mel frames together with the classifier (the dataset's
+    /// audio: a synth corpus, a labelled folder, OpenMIC's audio/); the run's model/ folder then
+    /// holds both, ready for `insrec analyze` and `insrec eval`. `--model compact` always learns
+    /// its encoder.
     #[arg(long)]
     pub end_to_end: bool,
     /// Stop after this many epochs of this session; continue later with --resume.

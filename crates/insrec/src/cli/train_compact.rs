@@ -1,5 +1,6 @@
 //! `insrec train --model compact`: the end-to-end compact model (log-mel → encoder → frame head)
-//! trained on an `insrec synth` corpus; what the embedded default model is made with.
+//! trained on labelled audio (an `insrec synth` corpus, a labelled folder, OpenMIC-2018's audio);
+//! what the embedded default model is made with.
 //! `insrec train --model NAME --end-to-end` adds the zoo classifier NAME on the encoder's
 //! 10-frame embedding sequences and trains all of it together.
 
@@ -8,11 +9,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use insrec_encoders::compact::HeadKind;
-use insrec_train::DataKind;
-use insrec_train::compact::{ClassifierSpec, TrainSettings, train};
+use insrec_train::SplitPlan;
+use insrec_train::compact::{AudioClips, ClassifierSpec, TrainSettings, train};
 use insrec_zoo::{ClassifierConfig, ModelKind};
 
-use super::train::{SplitArg, TrainArgs};
+use super::train::TrainArgs;
 
 /// Name under which `insrec train --model` selects the compact model.
 pub const MODEL_NAME: &str = "compact";
@@ -88,18 +89,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
     } else {
         format!("--model {} --end-to-end", args.model)
     };
-    if args.data.data.kind != DataKind::Synth {
-        bail!(
-            "{what} learns from audio with frame labels: give --data synth:DIR \
-             (a corpus made by `insrec synth`), not {}",
-            args.data.data
-        );
-    }
     if args.data.embeddings.is_some() || args.data.encoding.encoder.is_some() {
         bail!("{what} takes no --embeddings or --encoder (it learns its own encoder)");
     }
-    if args.stop_after.is_some() || args.split != SplitArg::Official {
-        bail!("{what} trains on the corpus's own split and takes no --stop-after or --split");
+    if args.stop_after.is_some() {
+        bail!("{what} takes no --stop-after (stop it any time and continue with --resume)");
     }
     let classifier = if is_compact(&args.model) {
         if args.config.is_some() {
@@ -128,18 +122,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         );
     }
+    let device = args.device.device()?;
+    let plan = SplitPlan::new(args.split.into(), settings.seed);
+    let data = AudioClips::open(&args.data.data, &plan)?;
     let metadata = serde_json::json!({
-        "corpus": args.data.data.path.display().to_string(),
+        "data": data.name,
+        "split": plan,
         "command": std::env::args().collect::<Vec<_>>().join(" "),
     });
-    let device = args.device.device()?;
-    let outcome = train(
-        &args.data.data.path,
-        &args.out,
-        &settings,
-        metadata,
-        &device,
-    )?;
+    let outcome = train(&data, &args.out, &settings, metadata, &device)?;
     let pct = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
     println!(
         "{}: best epoch {}; valid clip mAP {} macro-F1 {} frame mAP {}",

@@ -1,0 +1,226 @@
+//! What a run of the compact trainer learns from: labelled audio clips, split into train,
+//! validation and test.
+//!
+//! - `synth:DIR`: the corpus's clips (16 kHz mono WAV) with frame labels; the corpus's own split
+//!   (`official`) or the seed's row-order split.
+//! - `folder:DIR`: the first 10 s of each audio file (zero-padded), with the CSV's clip labels
+//!   (unknown labels masked); a key-hash split as for the classifiers.
+//! - `openmic:DIR`: the release's `audio/` clips with `Y_true`/`Y_mask`; `split01` with its train
+//!   side divided by key hash, as for the classifiers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
+use insrec_data::{
+    Dataset, FeatureScale, FeatureSource, LabelledFolder, Labels, OpenMic, OpenMicOptions,
+    SplitRule, Splits,
+};
+use insrec_synth::{Split, SynthCorpus};
+
+use super::error::{Result, TrainError};
+use crate::source::{DataKind, DataSpec, SplitKind, SplitPlan};
+
+/// Per-frame labels of one clip (every label known).
+pub type FrameLabels = [[bool; NUM_CLASSES]; FRAMES_PER_CLIP];
+
+/// Where the audio of a set of clips is.
+#[derive(Clone)]
+pub enum ClipAudio {
+    /// Clips `indices` of a synthesized corpus.
+    Corpus {
+        corpus: Arc<SynthCorpus>,
+        indices: Vec<usize>,
+    },
+    /// Audio files in any supported format; the first 10 s of each is used.
+    Files(Vec<PathBuf>),
+}
+
+/// The labels of a set of clips.
+#[derive(Clone)]
+pub enum ClipLabels {
+    /// Per 0.96 s frame (a synthesized corpus).
+    Frames(Vec<FrameLabels>),
+    /// Per clip, unknown labels masked (a labelled folder, OpenMIC-2018).
+    Clips(Vec<Labels>),
+}
+
+/// Clips with their labels.
+#[derive(Clone)]
+pub struct ClipSet {
+    pub audio: ClipAudio,
+    pub labels: ClipLabels,
+}
+
+impl ClipSet {
+    /// Number of clips.
+    pub fn len(&self) -> usize {
+        match &self.labels {
+            ClipLabels::Frames(l) => l.len(),
+            ClipLabels::Clips(l) => l.len(),
+        }
+    }
+
+    /// Whether the set holds no clip.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps the first `n` clips.
+    pub fn truncate(&mut self, n: usize) {
+        match &mut self.audio {
+            ClipAudio::Corpus { indices, .. } => indices.truncate(n),
+            ClipAudio::Files(paths) => paths.truncate(n),
+        }
+        match &mut self.labels {
+            ClipLabels::Frames(l) => l.truncate(n),
+            ClipLabels::Clips(l) => l.truncate(n),
+        }
+    }
+
+    /// Where clip `i`'s audio is.
+    pub fn path(&self, i: usize) -> PathBuf {
+        match &self.audio {
+            ClipAudio::Corpus { corpus, indices } => corpus.wav_path(indices[i]),
+            ClipAudio::Files(paths) => paths[i].clone(),
+        }
+    }
+}
+
+/// Builds the clip set of a side of the split from its rows.
+type SideBuilder = Box<dyn Fn(&[usize]) -> ClipSet>;
+
+/// A dataset's clips, split three ways.
+pub struct AudioClips {
+    /// `KIND:PATH` of the dataset.
+    pub name: String,
+    pub train: ClipSet,
+    pub valid: ClipSet,
+    /// May be empty.
+    pub test: ClipSet,
+}
+
+impl AudioClips {
+    /// Reads the labels of the dataset `spec` and splits it by `plan`. Fails when the train or
+    /// validation side is empty, or (OpenMIC) when a clip's audio is missing.
+    pub fn open(spec: &DataSpec, plan: &SplitPlan) -> Result<Self> {
+        let name = spec.to_string();
+        let bad = |reason: String| crate::error::TrainError::BadDataSpec {
+            spec: name.clone(),
+            reason,
+        };
+        let (split, sets): (Splits, SideBuilder) = match spec.kind {
+            DataKind::Synth => {
+                let corpus = Arc::new(SynthCorpus::open(&spec.path)?);
+                let splits = match plan.split {
+                    SplitKind::Official => {
+                        let side = |s: Split| {
+                            (0..corpus.len())
+                                .filter(|&i| corpus.clips()[i].split == s)
+                                .collect()
+                        };
+                        Splits {
+                            train: side(Split::Train),
+                            val: side(Split::Valid),
+                            test: side(Split::Test),
+                        }
+                    }
+                    SplitKind::Seed => Splits::row_order(corpus.len()),
+                };
+                let set = move |rows: &[usize]| ClipSet {
+                    labels: ClipLabels::Frames(
+                        rows.iter().map(|&i| corpus.frame_labels(i)).collect(),
+                    ),
+                    audio: ClipAudio::Corpus {
+                        corpus: corpus.clone(),
+                        indices: rows.to_vec(),
+                    },
+                };
+                (splits, Box::new(set))
+            }
+            DataKind::Folder => {
+                let folder =
+                    LabelledFolder::load(&spec.path).map_err(crate::error::TrainError::from)?;
+                let splits = match plan.split {
+                    SplitKind::Official => Splits::by_key(
+                        folder.keys().iter().map(String::as_str),
+                        plan.val_fraction,
+                        plan.test_fraction,
+                        plan.seed,
+                        &name,
+                    )
+                    .map_err(crate::error::TrainError::from)?,
+                    SplitKind::Seed => Splits::row_order(folder.keys().len()),
+                };
+                let set = move |rows: &[usize]| ClipSet {
+                    audio: ClipAudio::Files(
+                        rows.iter().map(|&r| folder.paths()[r].clone()).collect(),
+                    ),
+                    labels: ClipLabels::Clips(rows.iter().map(|&r| folder.labels()[r]).collect()),
+                };
+                (splits, Box::new(set))
+            }
+            DataKind::OpenMic => {
+                let openmic = OpenMic::load(
+                    &spec.path,
+                    &OpenMicOptions {
+                        features: FeatureSource::ReleaseX,
+                        scale: FeatureScale::Unit,
+                    },
+                )
+                .map_err(crate::error::TrainError::from)?;
+                let splits = openmic
+                    .splits(match plan.split {
+                        SplitKind::Official => SplitRule::Official {
+                            val_fraction: plan.val_fraction,
+                            seed: plan.seed,
+                            by_artist: false,
+                        },
+                        SplitKind::Seed => SplitRule::RowOrder,
+                    })
+                    .map_err(crate::error::TrainError::from)?;
+                let paths: Vec<PathBuf> = openmic
+                    .keys()
+                    .iter()
+                    .map(|k| openmic.audio_path(k))
+                    .collect();
+                let missing: Vec<&PathBuf> = paths.iter().filter(|p| !p.is_file()).collect();
+                if let Some(first) = missing.first() {
+                    return Err(bad(format!(
+                        "{} of {} clips have no audio (first: {}); learning an encoder needs \
+                         the release's audio/ folder",
+                        missing.len(),
+                        paths.len(),
+                        first.display()
+                    ))
+                    .into());
+                }
+                let labels: Vec<Labels> = (0..openmic.len())
+                    .map(|r| {
+                        openmic
+                            .labels(r)
+                            .ok_or_else(|| bad(format!("row {r} has no labels")))
+                    })
+                    .collect::<std::result::Result<_, _>>()?;
+                let set = move |rows: &[usize]| ClipSet {
+                    audio: ClipAudio::Files(rows.iter().map(|&r| paths[r].clone()).collect()),
+                    labels: ClipLabels::Clips(rows.iter().map(|&r| labels[r]).collect()),
+                };
+                (splits, Box::new(set))
+            }
+        };
+        let clips = Self {
+            train: sets(&split.train),
+            valid: sets(&split.val),
+            test: sets(&split.test),
+            name,
+        };
+        if clips.train.is_empty() {
+            return Err(TrainError::EmptySplit("train"));
+        }
+        if clips.valid.is_empty() {
+            return Err(TrainError::EmptySplit("valid"));
+        }
+        Ok(clips)
+    }
+}
