@@ -124,6 +124,50 @@ impl SplitPlan {
             test_fraction: DEFAULT_TEST_FRACTION,
         }
     }
+
+    /// OpenMIC-2018's rule under this plan: `split01` with its train side divided by key hash, or
+    /// row order.
+    pub fn openmic_rule(&self) -> SplitRule {
+        match self.split {
+            SplitKind::Official => SplitRule::Official {
+                val_fraction: self.val_fraction,
+                seed: self.seed,
+                by_artist: false,
+            },
+            SplitKind::Seed => SplitRule::RowOrder,
+        }
+    }
+
+    /// Rows of a synthesized corpus whose clips lie on `sides`: the corpus's own split, or row
+    /// order.
+    pub fn corpus(&self, sides: &[Split]) -> Splits {
+        match self.split {
+            SplitKind::Official => {
+                let side = |s: Split| (0..sides.len()).filter(|&i| sides[i] == s).collect();
+                Splits {
+                    train: side(Split::Train),
+                    val: side(Split::Valid),
+                    test: side(Split::Test),
+                }
+            }
+            SplitKind::Seed => Splits::row_order(sides.len()),
+        }
+    }
+
+    /// Rows of a dataset without partitions (a labelled folder) with these `keys`: a seeded key
+    /// hash, or row order.
+    pub fn keyed(&self, keys: &[&str], dataset: &str) -> Result<Splits> {
+        Ok(match self.split {
+            SplitKind::Official => Splits::by_key(
+                keys.iter().copied(),
+                self.val_fraction,
+                self.test_fraction,
+                self.seed,
+                dataset,
+            )?,
+            SplitKind::Seed => Splits::row_order(keys.len()),
+        })
+    }
 }
 
 /// Where embeddings of audio clips come from.
@@ -223,34 +267,14 @@ impl LoadedData {
     /// Train/validation/test rows under `plan`; fails when the train or validation side is empty.
     pub fn splits(&self, plan: &SplitPlan) -> Result<Splits> {
         let dataset = self.dataset();
-        let splits = match (&self.set, plan.split) {
-            (_, SplitKind::Seed) => Splits::row_order(dataset.len()),
-            (Loaded::OpenMic(openmic), SplitKind::Official) => {
-                openmic.splits(SplitRule::Official {
-                    val_fraction: plan.val_fraction,
-                    seed: plan.seed,
-                    by_artist: false,
-                })?
-            }
-            (Loaded::Corpus { sides, .. }, SplitKind::Official) => {
-                let side = |s: Split| (0..sides.len()).filter(|&i| sides[i] == s).collect();
-                Splits {
-                    train: side(Split::Train),
-                    val: side(Split::Valid),
-                    test: side(Split::Test),
-                }
-            }
-            (Loaded::Folder(set), SplitKind::Official) => {
+        let splits = match &self.set {
+            Loaded::OpenMic(openmic) => openmic.splits(plan.openmic_rule())?,
+            Loaded::Corpus { sides, .. } => plan.corpus(sides),
+            Loaded::Folder(set) => {
                 let keys: Vec<&str> = (0..set.len())
                     .filter_map(|i| set.get(i).map(|item| item.key))
                     .collect();
-                Splits::by_key(
-                    keys,
-                    plan.val_fraction,
-                    plan.test_fraction,
-                    plan.seed,
-                    &set.name(),
-                )?
+                plan.keyed(&keys, &set.name())?
             }
         };
         for (side, rows) in [("train", &splits.train), ("validation", &splits.val)] {

@@ -14,12 +14,11 @@ use std::sync::Arc;
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_data::{
     Dataset, FeatureScale, FeatureSource, LabelledFolder, Labels, OpenMic, OpenMicOptions,
-    SplitRule, Splits,
 };
 use insrec_synth::{Split, SynthCorpus};
 
 use super::error::{Result, TrainError};
-use crate::source::{DataKind, DataSpec, SplitKind, SplitPlan};
+use crate::source::{DataKind, DataSpec, SplitPlan};
 
 /// Per-frame labels of one clip (every label known).
 pub type FrameLabels = [[bool; NUM_CLASSES]; FRAMES_PER_CLIP];
@@ -78,6 +77,23 @@ impl ClipSet {
         }
     }
 
+    /// The clips `rows`, in that order.
+    fn select(&self, rows: &[usize]) -> Self {
+        Self {
+            audio: match &self.audio {
+                ClipAudio::Corpus { corpus, indices } => ClipAudio::Corpus {
+                    corpus: corpus.clone(),
+                    indices: pick(indices, rows),
+                },
+                ClipAudio::Files(paths) => ClipAudio::Files(pick(paths, rows)),
+            },
+            labels: match &self.labels {
+                ClipLabels::Frames(frames) => ClipLabels::Frames(pick(frames, rows)),
+                ClipLabels::Clips(clips) => ClipLabels::Clips(pick(clips, rows)),
+            },
+        }
+    }
+
     /// Where clip `i`'s audio is.
     pub fn path(&self, i: usize) -> PathBuf {
         match &self.audio {
@@ -87,8 +103,10 @@ impl ClipSet {
     }
 }
 
-/// Builds the clip set of a side of the split from its rows.
-type SideBuilder = Box<dyn Fn(&[usize]) -> ClipSet>;
+/// `values[r]` for each of `rows`.
+fn pick<T: Clone>(values: &[T], rows: &[usize]) -> Vec<T> {
+    rows.iter().map(|&r| values[r].clone()).collect()
+}
 
 /// A dataset's clips, split three ways.
 pub struct AudioClips {
@@ -98,6 +116,8 @@ pub struct AudioClips {
     pub valid: ClipSet,
     /// May be empty.
     pub test: ClipSet,
+    /// How the sides were chosen.
+    pub split: SplitPlan,
 }
 
 impl AudioClips {
@@ -109,56 +129,31 @@ impl AudioClips {
             spec: name.clone(),
             reason,
         };
-        let (split, sets): (Splits, SideBuilder) = match spec.kind {
+        let (splits, all) = match spec.kind {
             DataKind::Synth => {
                 let corpus = Arc::new(SynthCorpus::open(&spec.path)?);
-                let splits = match plan.split {
-                    SplitKind::Official => {
-                        let side = |s: Split| {
-                            (0..corpus.len())
-                                .filter(|&i| corpus.clips()[i].split == s)
-                                .collect()
-                        };
-                        Splits {
-                            train: side(Split::Train),
-                            val: side(Split::Valid),
-                            test: side(Split::Test),
-                        }
-                    }
-                    SplitKind::Seed => Splits::row_order(corpus.len()),
-                };
-                let set = move |rows: &[usize]| ClipSet {
+                let sides: Vec<Split> = corpus.clips().iter().map(|c| c.split).collect();
+                let all = ClipSet {
                     labels: ClipLabels::Frames(
-                        rows.iter().map(|&i| corpus.frame_labels(i)).collect(),
+                        (0..corpus.len()).map(|i| corpus.frame_labels(i)).collect(),
                     ),
                     audio: ClipAudio::Corpus {
-                        corpus: corpus.clone(),
-                        indices: rows.to_vec(),
+                        indices: (0..corpus.len()).collect(),
+                        corpus,
                     },
                 };
-                (splits, Box::new(set))
+                (plan.corpus(&sides), all)
             }
             DataKind::Folder => {
                 let folder =
                     LabelledFolder::load(&spec.path).map_err(crate::error::TrainError::from)?;
-                let splits = match plan.split {
-                    SplitKind::Official => Splits::by_key(
-                        folder.keys().iter().map(String::as_str),
-                        plan.val_fraction,
-                        plan.test_fraction,
-                        plan.seed,
-                        &name,
-                    )
-                    .map_err(crate::error::TrainError::from)?,
-                    SplitKind::Seed => Splits::row_order(folder.keys().len()),
+                let keys: Vec<&str> = folder.keys().iter().map(String::as_str).collect();
+                let splits = plan.keyed(&keys, &name)?;
+                let all = ClipSet {
+                    audio: ClipAudio::Files(folder.paths().to_vec()),
+                    labels: ClipLabels::Clips(folder.labels().to_vec()),
                 };
-                let set = move |rows: &[usize]| ClipSet {
-                    audio: ClipAudio::Files(
-                        rows.iter().map(|&r| folder.paths()[r].clone()).collect(),
-                    ),
-                    labels: ClipLabels::Clips(rows.iter().map(|&r| folder.labels()[r]).collect()),
-                };
-                (splits, Box::new(set))
+                (splits, all)
             }
             DataKind::OpenMic => {
                 let openmic = OpenMic::load(
@@ -170,14 +165,7 @@ impl AudioClips {
                 )
                 .map_err(crate::error::TrainError::from)?;
                 let splits = openmic
-                    .splits(match plan.split {
-                        SplitKind::Official => SplitRule::Official {
-                            val_fraction: plan.val_fraction,
-                            seed: plan.seed,
-                            by_artist: false,
-                        },
-                        SplitKind::Seed => SplitRule::RowOrder,
-                    })
+                    .splits(plan.openmic_rule())
                     .map_err(crate::error::TrainError::from)?;
                 let paths: Vec<PathBuf> = openmic
                     .keys()
@@ -202,18 +190,19 @@ impl AudioClips {
                             .ok_or_else(|| bad(format!("row {r} has no labels")))
                     })
                     .collect::<std::result::Result<_, _>>()?;
-                let set = move |rows: &[usize]| ClipSet {
-                    audio: ClipAudio::Files(rows.iter().map(|&r| paths[r].clone()).collect()),
-                    labels: ClipLabels::Clips(rows.iter().map(|&r| labels[r]).collect()),
+                let all = ClipSet {
+                    audio: ClipAudio::Files(paths),
+                    labels: ClipLabels::Clips(labels),
                 };
-                (splits, Box::new(set))
+                (splits, all)
             }
         };
         let clips = Self {
-            train: sets(&split.train),
-            valid: sets(&split.val),
-            test: sets(&split.test),
+            train: all.select(&splits.train),
+            valid: all.select(&splits.val),
+            test: all.select(&splits.test),
             name,
+            split: plan.clone(),
         };
         if clips.train.is_empty() {
             return Err(TrainError::EmptySplit("train"));

@@ -16,4 +16,4 @@ pub use data::{AudioClips, ClipAudio, ClipLabels, ClipSet};
 pub use error::{Result, TrainError};
 pub use evaluate::SplitMetrics;
 pub use network::ClassifierSpec;
-pub use trainer::{CLASSIFIER_FILE, TrainOutcome, TrainSettings, train};
+pub use trainer::{CLASSIFIER_FILE, TrainOutcome, TrainSettings, train, trained_split};

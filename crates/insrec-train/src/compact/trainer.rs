@@ -28,6 +28,7 @@ use super::network::{ClassifierSpec, Network, Outputs};
 use crate::checkpoint::{guard_loader, write_atomic};
 use crate::loss::{self, LossKind};
 use crate::progress::counter;
+use crate::source::SplitPlan;
 use crate::trainer::append_line;
 
 /// Everything that decides a training run.
@@ -143,7 +144,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
 /// (model.json + weights.bpk) into `out`. Resumes from `out/checkpoint` when
 /// it exists; a resumed run may change `epochs` (the cosine schedule stretches to the new total;
 /// no more than the epochs already run exports the best weights at once) and `patience`.
-/// `metadata` is stored in the exported model.json with the metrics. The network trains and is
+/// The fields of the `metadata` object are stored in the exported model.json beside the dataset's
+/// name and split plan and the metrics. The network trains and is
 /// evaluated on `device` (a plain device; autodiff is added for training).
 pub fn train(
     data: &AudioClips,
@@ -588,7 +590,7 @@ fn export(
         config: state.config.clone(),
         thresholds,
         metadata: serde_json::json!({
-            "training": metadata,
+            "training": training_record(data, metadata),
             "settings": state.settings,
             "best_epoch": state.best_epoch,
             "epochs_run": state.epoch,
@@ -620,6 +622,22 @@ fn export(
         test,
         thresholds,
     })
+}
+
+/// `model.json`'s record of the training data: the dataset's name and split plan, and the fields
+/// of the caller's `metadata` object.
+fn training_record(data: &AudioClips, metadata: serde_json::Value) -> serde_json::Value {
+    let mut record = serde_json::json!({ "data": data.name, "split": data.split });
+    if let (Some(record), serde_json::Value::Object(extra)) = (record.as_object_mut(), metadata) {
+        record.extend(extra);
+    }
+    record
+}
+
+/// The split plan a model exported by [`train`] learnt on (`None` for models written before it
+/// was recorded).
+pub fn trained_split(description: &ModelDescription) -> Option<SplitPlan> {
+    serde_json::from_value(description.metadata["training"]["split"].clone()).ok()
 }
 
 fn summary(metrics: &SplitMetrics) -> serde_json::Value {

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use insrec_eval::EvalReport;
-use insrec_train::compact::CLASSIFIER_FILE;
-use insrec_train::{EvalSide, SplitKind, SplitPlan, TrainedModel};
+use insrec_train::compact::{CLASSIFIER_FILE, trained_split};
+use insrec_train::{EvalSide, SplitKind, TrainedModel};
 
 use super::device::DeviceArgs;
 use super::encoders::compact_encoder;
@@ -50,8 +50,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let (model_path, encoder, trained_on) = if classifier.is_file() {
         let (description, weights) = insrec_encoders::compact::read_dir(&args.model)
             .with_context(|| format!("loading the encoder {}", args.model.display()))?;
-        let plan: Option<SplitPlan> =
-            serde_json::from_value(description.metadata["training"]["split"].clone()).ok();
+        let plan = trained_split(&description);
         let encoder = compact_encoder(description, &weights)
             .with_context(|| format!("building the encoder {}", args.model.display()))?;
         (classifier, Some(encoder), plan)

@@ -126,8 +126,6 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
     let plan = SplitPlan::new(args.split.into(), settings.seed);
     let data = AudioClips::open(&args.data.data, &plan)?;
     let metadata = serde_json::json!({
-        "data": data.name,
-        "split": plan,
         "command": std::env::args().collect::<Vec<_>>().join(" "),
     });
     let outcome = train(&data, &args.out, &settings, metadata, &device)?;
