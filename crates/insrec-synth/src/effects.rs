@@ -83,21 +83,27 @@ pub fn reverb(x: &mut [f32], rate_hz: f64, room: f64, damp: f64, wet: f64) {
     const COMBS: [usize; 8] = [1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617];
     const ALLPASSES: [usize; 4] = [556, 441, 341, 225];
     let scale = rate_hz / 44_100.0;
-    let feedback = 0.7 + 0.28 * room;
-    let input: Vec<f32> = x.iter().map(|&s| s * 0.015).collect();
-    let mut wet_sum = vec![0.0f32; x.len()];
-    for len in COMBS {
-        let len = ((len as f64 * scale) as usize).max(1);
-        let mut buf = vec![0.0f32; len];
-        let (mut i, mut store) = (0, 0.0f32);
-        for (out, &inp) in wet_sum.iter_mut().zip(&input) {
-            let y = buf[i];
-            store = y * (1.0 - damp as f32) + store * damp as f32;
-            buf[i] = inp + store * feedback as f32;
-            *out += y;
-            i = if i + 1 == len { 0 } else { i + 1 };
-        }
-    }
+    let feedback = (0.7 + 0.28 * room) as f32;
+    let (damp, undamped) = (damp as f32, 1.0 - damp as f32);
+    // The eight combs advance together, one sample at a time: their feedback loops are
+    // independent chains that the CPU overlaps.
+    let mut combs = COMBS.map(|len| vec![0.0f32; ((len as f64 * scale) as usize).max(1)]);
+    let (mut index, mut store) = ([0usize; 8], [0.0f32; 8]);
+    let mut wet_sum: Vec<f32> = x
+        .iter()
+        .map(|&s| {
+            let inp = s * 0.015;
+            let mut out = 0.0;
+            for ((buf, i), st) in combs.iter_mut().zip(&mut index).zip(&mut store) {
+                let y = buf[*i];
+                *st = y * undamped + *st * damp;
+                buf[*i] = inp + *st * feedback;
+                out += y;
+                *i = if *i + 1 == buf.len() { 0 } else { *i + 1 };
+            }
+            out
+        })
+        .collect();
     for len in ALLPASSES {
         let len = ((len as f64 * scale) as usize).max(1);
         let mut buf = vec![0.0f32; len];
@@ -182,7 +188,24 @@ pub fn add_noise(x: &mut [f32], level: f64, pink: bool, rng: &mut ClipRng) {
 
 /// Root mean square.
 pub fn rms(x: &[f32]) -> f64 {
-    (x.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+    (sum_of_squares(x) / x.len().max(1) as f64).sqrt()
+}
+
+/// Σ x², accumulated in f64 over eight interleaved lanes (so that it vectorises).
+pub fn sum_of_squares(x: &[f32]) -> f64 {
+    let chunks = x.chunks_exact(8);
+    let tail: f64 = chunks
+        .remainder()
+        .iter()
+        .map(|&s| f64::from(s).powi(2))
+        .sum();
+    let lanes = chunks.fold([0.0f64; 8], |mut acc, c| {
+        acc.iter_mut()
+            .zip(c)
+            .for_each(|(a, &s)| *a += f64::from(s) * f64::from(s));
+        acc
+    });
+    lanes.iter().sum::<f64>() + tail
 }
 
 /// Largest absolute sample.
@@ -222,6 +245,20 @@ mod tests {
         let mut hp = sine(50.0, 16_000);
         Biquad::highpass(16_000.0, 400.0).process(&mut hp);
         assert!(rms(&hp[4000..]) < 0.02);
+    }
+
+    #[test]
+    fn sum_of_squares_matches_the_plain_sum_at_every_length() {
+        let x = sine(440.0, 1_000);
+        for n in [0, 1, 7, 8, 9, 15, 16, 17, 999, 1_000] {
+            let plain: f64 = x[..n].iter().map(|&s| f64::from(s).powi(2)).sum();
+            let lanes = sum_of_squares(&x[..n]);
+            assert!(
+                (lanes - plain).abs() <= 1e-12 * plain.max(1.0),
+                "{n}: {lanes} vs {plain}"
+            );
+        }
+        assert_eq!(sum_of_squares(&[3.0; 9]), 81.0);
     }
 
     #[test]

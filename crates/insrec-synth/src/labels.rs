@@ -9,6 +9,7 @@
 
 use insrec_core::{FRAMES_PER_CLIP, Instrument, NUM_CLASSES};
 
+use crate::effects::sum_of_squares;
 use crate::render::StemLabel;
 
 /// Blocks per second.
@@ -34,15 +35,7 @@ fn block_power(samples: &[f32], block: usize, blocks: usize) -> Vec<f64> {
             let chunk = samples
                 .get(b * block..((b + 1) * block).min(samples.len()))
                 .unwrap_or(&[]);
-            if chunk.is_empty() {
-                0.0
-            } else {
-                chunk
-                    .iter()
-                    .map(|&x| f64::from(x) * f64::from(x))
-                    .sum::<f64>()
-                    / chunk.len() as f64
-            }
+            sum_of_squares(chunk) / chunk.len().max(1) as f64
         })
         .collect()
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::{
     Biquad, add_noise, chorus, compress, pan_fold_down, peak, reverb, rms, soft_clip,
+    sum_of_squares,
 };
 use crate::labels::stem_activity;
 use crate::render::{Stem, StemLabel, Window};
@@ -165,7 +166,7 @@ pub struct MixedClip {
 fn active_rms(x: &[f32], block: usize) -> f64 {
     let powers: Vec<f64> = x
         .chunks(block)
-        .map(|c| c.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / c.len() as f64)
+        .map(|c| sum_of_squares(c) / c.len() as f64)
         .collect();
     let max = powers.iter().copied().fold(0.0, f64::max);
     let active: Vec<f64> = powers.into_iter().filter(|&p| p > max * 1e-3).collect();
@@ -183,11 +184,18 @@ pub fn mix(
     let parts = settings.part_level_db.len();
     // Per-part level: normalise the part (all its stems together), then apply level and pan.
     for part in 0..parts {
-        let mut sum = vec![0.0f32; window.len];
-        for stem in stems.iter().filter(|s| s.part == part) {
-            sum.iter_mut().zip(&stem.samples).for_each(|(a, b)| *a += b);
-        }
-        let level = active_rms(&sum[window.preroll..], block);
+        let members: Vec<&Stem> = stems.iter().filter(|s| s.part == part).collect();
+        let level = match members.as_slice() {
+            [] => continue,
+            [only] => active_rms(&only.samples[window.preroll..], block),
+            many => {
+                let mut sum = vec![0.0f32; window.len];
+                for stem in many {
+                    sum.iter_mut().zip(&stem.samples).for_each(|(a, b)| *a += b);
+                }
+                active_rms(&sum[window.preroll..], block)
+            }
+        };
         if level <= 0.0 {
             continue;
         }
