@@ -9,6 +9,10 @@ use burn::tensor::Device;
 use criterion::{Criterion, criterion_group, criterion_main};
 use insrec_encoders::vggish::{VggishConfig, VggishEncoder};
 
+/// As in the `insrec` binary (see its `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The figure for a 3-minute file (180 s gives 187 examples; 188 is 180.5 s).
 const EXAMPLES: usize = 188;
 

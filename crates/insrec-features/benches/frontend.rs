@@ -10,6 +10,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use insrec_audio::{AudioSource, AudioStream, ResamplerKind, StreamOptions};
 use insrec_features::{Examples, LogMelFrontend};
 
+/// As in the `insrec` binary (see its `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn front_end(source: &AudioSource, resampler: ResamplerKind) -> usize {
     let options = StreamOptions {
         resampler,

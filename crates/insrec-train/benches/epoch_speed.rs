@@ -19,6 +19,10 @@ use insrec_zoo::ModelKind;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
+/// As in the `insrec` binary (see its `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let names: Vec<String> = std::env::args()
         .skip(1)

@@ -7,6 +7,10 @@ use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use insrec_zoo::{ModelKind, SequenceInput};
 
+/// As in the `insrec` binary (see its `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BATCH: usize = 64;
 /// Clips of the seed's Pyraformer timing.
 const SEED_BATCH: usize = 18;

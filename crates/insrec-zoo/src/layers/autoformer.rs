@@ -4,12 +4,12 @@
 use burn::module::{Flag, Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::decomp::series_decomp;
 use super::fourier::{FftNorm, Spectrum, irfft, rfft};
-use super::ops::pointwise_conv;
+use super::ops::{gelu, pointwise_conv};
 
 /// The inner block of an [`AutoCorrelationLayer`] (`inner_correlation`).
 pub trait Correlation: Module {

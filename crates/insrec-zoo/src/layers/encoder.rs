@@ -3,11 +3,10 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Tensor};
 
 use super::attention::AttentionLayer;
-use super::ops::pointwise_conv;
+use super::ops::{gelu, pointwise_conv};
 
 /// Post-norm encoder layer: `x = norm1(x + attn(x))`, `x = norm2(x + conv2(gelu(conv1(x))))`
 /// (dropout after attention, after the activation and after `conv2`, training only).

@@ -1,11 +1,10 @@
 //! The Transformer-family classification head (models.md §1.5).
 
 use burn::nn::{Dropout, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Tensor};
 use insrec_core::NUM_CLASSES;
 
-use super::ops::time_marks;
+use super::ops::{gelu, time_marks};
 
 /// Builds `projection: Linear(length · features → 20)`.
 pub fn projection(length: usize, features: usize, device: &Device) -> Linear {

@@ -7,7 +7,6 @@ use burn::module::{Module, Param};
 use burn::nn::{
     Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Tensor};
 use insrec_core::{EMBEDDING_DIM, FRAMES_PER_CLIP, NUM_CLASSES};
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,7 @@ use crate::config::{ZooConfig, check_dropout, check_heads, check_positive};
 use crate::error::Result;
 use crate::layers::attention::AttentionLayer;
 use crate::layers::embed::positional_embedding;
-use crate::layers::ops::pad_replicate;
+use crate::layers::ops::{gelu, pad_replicate};
 use crate::model::{SequenceInput, ZooModel};
 use crate::models::patchtst::PatchEmbedding;
 

@@ -8,7 +8,7 @@ use burn::module::{Module, Param};
 use burn::nn::{
     Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
-use burn::tensor::activation::{gelu, relu, softmax};
+use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use insrec_core::{EMBEDDING_DIM, FRAMES_PER_CLIP, NUM_CLASSES};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ZooConfig, check_heads, check_positive};
 use crate::error::Result;
 use crate::layers::mlp::{ReluMlp, relu_mlp, relu_mlp_forward};
+use crate::layers::ops::gelu;
 use crate::layers::time_attention::learned_time_embedding;
 use crate::model::{SequenceInput, ZooModel};
 

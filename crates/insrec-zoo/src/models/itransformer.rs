@@ -3,7 +3,6 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Tensor};
 use insrec_core::{EMBEDDING_DIM, FRAMES_PER_CLIP, NUM_CLASSES};
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ZooConfig, check_heads, check_positive};
 use crate::error::Result;
 use crate::layers::encoder::Encoder;
+use crate::layers::ops::gelu;
 use crate::model::{SequenceInput, ZooModel};
 
 /// Hyper-parameters of [`ITransformer`] (PyOmniTS names, production defaults).

@@ -10,7 +10,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig,
     Linear, LinearConfig,
 };
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use insrec_core::{EMBEDDING_DIM, FRAMES_PER_CLIP, NUM_CLASSES};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ZooConfig, check_dropout, check_positive};
 use crate::error::Result;
 use crate::layers::embed::positional_embedding;
-use crate::layers::ops::pad_replicate;
+use crate::layers::ops::{gelu, pad_replicate};
 use crate::model::{SequenceInput, ZooModel};
 
 /// Kernel of the learnable decomposition (`kernel_size=25`, hard-coded upstream).

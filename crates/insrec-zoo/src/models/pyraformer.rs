@@ -9,7 +9,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm,
     LayerNormConfig, Linear, LinearConfig,
 };
-use burn::tensor::activation::{elu, gelu};
+use burn::tensor::activation::elu;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use insrec_core::{EMBEDDING_DIM, FRAMES_PER_CLIP};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::layers::attention::{AttentionLayer, full_attention};
 use crate::layers::embed::{TokenEmbedding, positional_embedding};
 use crate::layers::head::{projection, time_ramp_head};
+use crate::layers::ops::gelu;
 use crate::model::{SequenceInput, ZooModel};
 
 /// Neighbourhood of the intra-scale attention (`inner_size`, a constructor default upstream):

@@ -5,7 +5,7 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor};
 use insrec_core::{EMBEDDING_DIM, FRAMES_PER_CLIP};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use crate::config::{ZooConfig, check_dropout, check_heads, check_positive};
 use crate::error::Result;
 use crate::layers::embed::DataEmbedding;
 use crate::layers::head::{projection, time_ramp_head};
-use crate::layers::ops::pointwise_conv;
+use crate::layers::ops::{gelu, pointwise_conv};
 use crate::layers::random::DrawSource;
 use crate::model::{SequenceInput, ZooModel};
 

@@ -7,7 +7,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, PaddingConfig2d,
 };
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use insrec_core::{EMBEDDING_DIM, FRAMES_PER_CLIP};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::layers::embed::DataEmbedding;
 use crate::layers::fourier::{FftNorm, rfft, rfft_bins};
 use crate::layers::head::{projection, time_ramp_head};
+use crate::layers::ops::gelu;
 use crate::model::{SequenceInput, ZooModel};
 
 /// Number of periods per TimesBlock (`k`, hard-coded upstream).
