@@ -8,8 +8,9 @@
 # MuseScore General + Black Pearl held out for the test split), `insrec train --model compact`
 # (20 epochs, then resumed to each total in EXTEND_TO = "40 60": every resume stretches the cosine
 # schedule to the new total, a warm restart), copy of the exported model. Resumable: re-running skips
-# finished clips and continues training from the last checkpoint. EXTEND_TO= (empty) stops after the
-# first phase (~2.2 h on the 2-core machine; 40 epochs took 12 207 s of training, 60 took 17 117 s).
+# finished clips and continues training from the last checkpoint. Time on the idle 2-core machine
+# (2026-11-27 build: 181 s per epoch, synth ≈ 10 min): ≈ 1.2 h with EXTEND_TO= (empty, 20 epochs),
+# ≈ 2.2 h with EXTEND_TO=40, ≈ 3.2 h with the default "40 60" (the embedded weights' recipe).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
