@@ -4,19 +4,20 @@
 #
 #   bash scripts/train-default.sh [WORK_DIR]      (default WORK_DIR: data/default-model)
 #
-# Steps: apt packages (the five SoundFont/drum-kit packages), `insrec synth` (12 000 clips, seed 7,
-# MuseScore General + Black Pearl held out for the test split), `insrec train --model compact`
-# (20 epochs, then resumed to each total in EXTEND_TO = "40 60": every resume stretches the cosine
+# Steps: apt packages (the five SoundFont/drum-kit packages), `insrec synth` (24 000 clips, seed 7,
+# MuseScore General + Black Pearl held out for the test split; 7.4 GB), `insrec train --model compact`
+# (20 epochs, then resumed to each total in EXTEND_TO = "40": every resume stretches the cosine
 # schedule to the new total, a warm restart), copy of the exported model. Resumable: re-running skips
 # finished clips and continues training from the last checkpoint. Time on the idle 2-core machine
-# (2026-11-27 build: 181 s per epoch, synth ≈ 10 min): ≈ 1.2 h with EXTEND_TO= (empty, 20 epochs),
-# ≈ 2.2 h with EXTEND_TO=40, ≈ 3.2 h with the default "40 60" (the embedded weights' recipe).
+# (estimates from measured parts: synth ≈ 20 min, ≈ 360 s per epoch of 24 000 clips): ≈ 4.4 h for the
+# embedded weights' recipe (the defaults), ≈ 2.4 h with EXTEND_TO= (empty, 20 epochs), ≈ 2.2 h with
+# CLIPS=12000 EXTEND_TO=40 (181 s per epoch). README's "Default model" gives the test scores of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
-CLIPS=${CLIPS:-12000}
+CLIPS=${CLIPS:-24000}
 EPOCHS=${EPOCHS:-20}
-EXTEND_TO=${EXTEND_TO-40 60}
+EXTEND_TO=${EXTEND_TO-40}
 SEED=${SEED:-7}
 TRAIN_SEED=${TRAIN_SEED:-0}
 
