@@ -10,6 +10,8 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
 
+use super::conv::conv3x3;
+
 /// One block: channels out and stride of its 3×3 convolution.
 #[derive(Config, Debug, PartialEq, Copy)]
 pub struct BlockSpec {
@@ -159,7 +161,7 @@ impl ConvBlock {
     /// # Shapes
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]` (rounded up).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut y = self.spatial_norm.forward(self.spatial.forward(x.clone()));
+        let mut y = self.spatial_norm.forward(conv3x3(&self.spatial, x.clone()));
         if let (Some(pointwise), Some(norm)) = (&self.pointwise, &self.pointwise_norm) {
             y = relu(y);
             if let Some(se) = &self.excitation {
@@ -199,7 +201,7 @@ impl CompactEncoder {
             .reshape([n, 1, rows, MEL_BANDS]);
         let x = (x - self.input_mean) * self.input_scale;
         // [n, stem, rows / 2, 32]
-        let mut x = relu(self.stem_norm.forward(self.stem.forward(x)));
+        let mut x = relu(self.stem_norm.forward(conv3x3(&self.stem, x)));
         for block in &self.blocks {
             x = block.forward(x);
         }

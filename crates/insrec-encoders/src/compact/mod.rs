@@ -3,6 +3,7 @@
 //! context, trained together on the synthesized corpus.
 
 mod budget;
+mod conv;
 mod encoder;
 mod file;
 mod head;

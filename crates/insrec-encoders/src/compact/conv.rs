@@ -1,0 +1,397 @@
+//! The compact encoder's 3×3 convolutions (padding 1, no bias) on the CPU backend: one im2col
+//! matrix product over the whole batch, with a backward pass of the same shape.
+//!
+//! burn's CPU backend runs a convolution as one small product per image, and its weight gradient
+//! as a convolution whose kernel is the whole output map (one product per input channel with nine
+//! output columns). Training the compact encoder spent most of its time there. Here the forward
+//! pass is one `[n·ho·wo, 9·c_in] × [9·c_in, c_out]` product over the patches (im2col), the weight
+//! gradient one product of the kept patches with the output gradient, and the input gradient one
+//! product of the output gradient with the weight, summed back into the image (col2im). The
+//! float32 CPU device only; other devices and dtypes use burn's convolution.
+
+use burn::backend::TensorMetadata;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::{DType, Device, Shape, Tensor, TensorData};
+use burn_flex::FlexTensor;
+use rayon::prelude::*;
+
+/// The extension: patches, and the convolution built on them.
+#[backend_extension(Flex, Autodiff)]
+pub trait Conv3x3Backend: Backend {
+    /// Patches of `x` `[n, c, h, w]` for a 3×3 kernel with padding 1: `[n·ho·wo, 9·c]`, columns
+    /// in (dy, dx, c) order; `ho = ⌈h / stride⌉`, `wo = ⌈w / stride⌉`.
+    fn im2col3x3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self>;
+
+    /// The adjoint of [`Self::im2col3x3`]: patches `[n·ho·wo, 9·c]` summed back into an
+    /// `[n, c, h, w]` image (`shape`).
+    fn col2im3x3(cols: FloatTensor<Self>, shape: Shape, stride: usize) -> FloatTensor<Self>;
+
+    /// `x` `[n, c_in, h, w]` convolved with `weight` `[c_out, c_in, 3, 3]`, padding 1:
+    /// `[n, c_out, ho, wo]`.
+    fn conv3x3(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        let [n, _, h, w] = dims4(&x.shape());
+        let cols = Self::im2col3x3(x, stride);
+        conv_from_cols::<Self>(cols, weight, n, h.div_ceil(stride), w.div_ceil(stride))
+    }
+}
+
+impl Conv3x3Backend for Flex {
+    fn im2col3x3(x: FlexTensor, stride: usize) -> FlexTensor {
+        let shape = x.shape();
+        let dims = dims4(&shape);
+        let data = x.into_data();
+        let values = match data.as_slice::<f32>() {
+            Ok(values) => values,
+            Err(e) => panic!("conv3x3: float32 input expected: {e:?}"),
+        };
+        let (cols, rows) = im2col(values, dims, stride);
+        FlexTensor::from_data(TensorData::new(cols, [rows, 9 * dims[1]]))
+    }
+
+    fn col2im3x3(cols: FlexTensor, shape: Shape, stride: usize) -> FlexTensor {
+        let dims = dims4(&shape);
+        let data = cols.into_data();
+        let values = match data.as_slice::<f32>() {
+            Ok(values) => values,
+            Err(e) => panic!("conv3x3: float32 gradient expected: {e:?}"),
+        };
+        FlexTensor::from_data(TensorData::new(col2im(values, dims, stride), shape))
+    }
+}
+
+impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C> {
+    fn im2col3x3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::im2col3x3(x.into_primitive(), stride))
+    }
+
+    fn col2im3x3(cols: FloatTensor<Self>, shape: Shape, stride: usize) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::col2im3x3(cols.into_primitive(), shape, stride))
+    }
+
+    fn conv3x3(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Conv3x3;
+
+        /// Patches (when the weight needs a gradient), the weight (when the input does), the
+        /// input's shape and the stride.
+        type State<B> = (Option<FloatTensor<B>>, Option<FloatTensor<B>>, Shape, usize);
+
+        impl<B: Conv3x3Backend> Backward<B, 2> for Conv3x3 {
+            type State = State<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_weight] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (cols, weight, x_shape, stride) = ops.state;
+                // The output gradient `[n, c_out, ho, wo]` as rows `[n·ho·wo, c_out]`.
+                let rows = |grad: FloatTensor<B>| {
+                    let [n, c_out, ho, wo] = dims4(&grad.shape());
+                    B::float_reshape(
+                        B::float_permute(grad, &[0, 2, 3, 1]),
+                        Shape::new([n * ho * wo, c_out]),
+                    )
+                };
+                if let (Some(node), Some(cols)) = (node_weight, cols) {
+                    let c_out = grad.shape()[1];
+                    // [9·c_in, c_out] in (dy, dx, c_in) order → [c_out, c_in, 3, 3]
+                    let grad_w = B::float_matmul(B::float_transpose(cols), rows(grad.clone()));
+                    let c_in = x_shape[1];
+                    let grad_w = B::float_permute(
+                        B::float_reshape(grad_w, Shape::new([3, 3, c_in, c_out])),
+                        &[3, 2, 0, 1],
+                    );
+                    grads.register::<B>(node.id, grad_w);
+                }
+                if let (Some(node), Some(weight)) = (node_x, weight) {
+                    // [n·ho·wo, c_out] × [c_out, 9·c_in] → patches → image
+                    let [c_out, c_in, _, _] = dims4(&weight.shape());
+                    let weight = B::float_reshape(
+                        B::float_permute(weight, &[0, 2, 3, 1]),
+                        Shape::new([c_out, 9 * c_in]),
+                    );
+                    let cols = B::float_matmul(rows(grad), weight);
+                    grads.register::<B>(node.id, B::col2im3x3(cols, x_shape, stride));
+                }
+            }
+        }
+
+        let x_shape = x.primitive().shape();
+        let [n, _, h, w] = dims4(&x_shape);
+        let (ho, wo) = (h.div_ceil(stride), w.div_ceil(stride));
+        match Conv3x3
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let cols = B::im2col3x3(x.primitive().clone(), stride);
+                let weight_tracked = weight.is_tracked();
+                let x_tracked = x.is_tracked();
+                let weight = weight.into_primitive();
+                let output = conv_from_cols::<B>(cols.clone(), weight.clone(), n, ho, wo);
+                let state = (
+                    weight_tracked.then_some(cols),
+                    x_tracked.then_some(weight),
+                    x_shape,
+                    stride,
+                );
+                prep.finish(state, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(
+                x.into_primitive(),
+                weight.into_primitive(),
+                stride,
+            )),
+        }
+    }
+}
+
+/// `[n·ho·wo, 9·c_in]` patches × the weight as `[9·c_in, c_out]` → `[n, c_out, ho, wo]`.
+fn conv_from_cols<B: Backend>(
+    cols: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    n: usize,
+    ho: usize,
+    wo: usize,
+) -> FloatTensor<B> {
+    let [c_out, c_in, _, _] = dims4(&weight.shape());
+    let weight = B::float_reshape(
+        B::float_permute(weight, &[2, 3, 1, 0]),
+        Shape::new([9 * c_in, c_out]),
+    );
+    let rows = B::float_matmul(cols, weight);
+    B::float_permute(
+        B::float_reshape(rows, Shape::new([n, ho, wo, c_out])),
+        &[0, 3, 1, 2],
+    )
+}
+
+fn dims4(shape: &Shape) -> [usize; 4] {
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+/// im2col of NCHW `x` for a 3×3 kernel with padding 1; returns the patches and their row count.
+fn im2col(x: &[f32], [n, c, h, w]: [usize; 4], stride: usize) -> (Vec<f32>, usize) {
+    let (ho, wo) = (h.div_ceil(stride), w.div_ceil(stride));
+    let row = 9 * c;
+    let mut cols = vec![0.0f32; n * ho * wo * row];
+    if cols.is_empty() {
+        return (cols, n * ho * wo);
+    }
+    cols.par_chunks_mut(ho * wo * row)
+        .zip(x.par_chunks(c * h * w))
+        .for_each(|(out, image)| {
+            // Channel-last first, so that each patch segment is one contiguous copy.
+            let mut hwc = vec![0.0f32; h * w * c];
+            for (ch, plane) in image.chunks_exact(h * w).enumerate() {
+                for (pixel, v) in plane.iter().enumerate() {
+                    hwc[pixel * c + ch] = *v;
+                }
+            }
+            for oy in 0..ho {
+                for dy in 0..3 {
+                    let Some(iy) = (oy * stride + dy).checked_sub(1).filter(|&iy| iy < h) else {
+                        continue;
+                    };
+                    for ox in 0..wo {
+                        let patch = &mut out[(oy * wo + ox) * row..][..row];
+                        for dx in 0..3 {
+                            let Some(ix) = (ox * stride + dx).checked_sub(1).filter(|&ix| ix < w)
+                            else {
+                                continue;
+                            };
+                            patch[(dy * 3 + dx) * c..][..c]
+                                .copy_from_slice(&hwc[(iy * w + ix) * c..][..c]);
+                        }
+                    }
+                }
+            }
+        });
+    (cols, n * ho * wo)
+}
+
+/// The adjoint of [`im2col`]: patches `[n·ho·wo, 9·c]` summed into an NCHW image `[n, c, h, w]`.
+fn col2im(cols: &[f32], [n, c, h, w]: [usize; 4], stride: usize) -> Vec<f32> {
+    let (ho, wo) = (h.div_ceil(stride), w.div_ceil(stride));
+    let row = 9 * c;
+    let mut image = vec![0.0f32; n * c * h * w];
+    if image.is_empty() {
+        return image;
+    }
+    image
+        .par_chunks_mut(c * h * w)
+        .zip(cols.par_chunks(ho * wo * row))
+        .for_each(|(out, patches)| {
+            // Summed channel-last (contiguous adds), then transposed to channel-first.
+            let mut hwc = vec![0.0f32; h * w * c];
+            for oy in 0..ho {
+                for dy in 0..3 {
+                    let Some(iy) = (oy * stride + dy).checked_sub(1).filter(|&iy| iy < h) else {
+                        continue;
+                    };
+                    for ox in 0..wo {
+                        let patch = &patches[(oy * wo + ox) * row..][..row];
+                        for dx in 0..3 {
+                            let Some(ix) = (ox * stride + dx).checked_sub(1).filter(|&ix| ix < w)
+                            else {
+                                continue;
+                            };
+                            let src = &patch[(dy * 3 + dx) * c..][..c];
+                            let dst = &mut hwc[(iy * w + ix) * c..][..c];
+                            for (d, s) in dst.iter_mut().zip(src) {
+                                *d += s;
+                            }
+                        }
+                    }
+                }
+            }
+            for (pixel, values) in hwc.chunks_exact(c).enumerate() {
+                for (ch, v) in values.iter().enumerate() {
+                    out[ch * h * w + pixel] = *v;
+                }
+            }
+        });
+    image
+}
+
+/// `conv`'s forward pass (a 3×3, padding-1, bias-free `Conv2d`), through the im2col product on
+/// the CPU backend in 32-bit floats and through burn's own convolution elsewhere.
+pub fn conv3x3(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let device = x.device();
+    let on_cpu = device == Device::flex() || device == Device::flex().autodiff();
+    let [_, _, kh, kw] = conv.weight.dims();
+    let stride = conv.stride[0];
+    if !on_cpu
+        || x.dtype() != DType::F32
+        || conv.bias.is_some()
+        || [kh, kw] != [3, 3]
+        || conv.stride[1] != stride
+        || conv.dilation != [1, 1]
+        || conv.groups != 1
+        || conv.padding != PaddingConfig2d::Explicit(1, 1, 1, 1)
+    {
+        return conv.forward(x);
+    }
+    Tensor::from_dispatch(<Dispatch as Conv3x3Backend>::conv3x3(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        stride,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+
+    fn conv(c_in: usize, c_out: usize, stride: usize, device: &Device) -> Conv2d {
+        Conv2dConfig::new([c_in, c_out], [3, 3])
+            .with_stride([stride, stride])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_bias(false)
+            .init(device)
+    }
+
+    fn max_relative(a: Tensor<4>, b: Tensor<4>) -> f32 {
+        let scale = a.clone().abs().max().into_scalar::<f32>().max(1e-12);
+        (a - b).abs().max().into_scalar::<f32>() / scale
+    }
+
+    #[test]
+    fn forward_matches_burns_convolution() {
+        let device = Device::flex();
+        // Even and odd sizes, both strides, one and several channels.
+        for (c_in, c_out, h, w, stride) in [
+            (1, 4, 8, 6, 2),
+            (3, 5, 7, 5, 2),
+            (4, 4, 3, 4, 1),
+            (2, 3, 5, 7, 1),
+        ] {
+            let conv = conv(c_in, c_out, stride, &device);
+            let x = Tensor::<4>::random([3, c_in, h, w], Distribution::Normal(0.0, 1.0), &device);
+            let ours = conv3x3(&conv, x.clone());
+            let theirs = conv.forward(x);
+            assert_eq!(
+                ours.dims(),
+                theirs.dims(),
+                "{c_in}→{c_out} {h}×{w} /{stride}"
+            );
+            let err = max_relative(theirs, ours);
+            assert!(
+                err < 1e-5,
+                "{c_in}→{c_out} {h}×{w} /{stride}: relative error {err:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn gradients_match_burns_convolution() {
+        let device = Device::flex().autodiff();
+        for (c_in, c_out, h, w, stride) in [(3, 5, 8, 6, 2), (2, 4, 7, 5, 2), (4, 4, 3, 4, 1)] {
+            let conv = conv(c_in, c_out, stride, &device);
+            let x = Tensor::<4>::random([2, c_in, h, w], Distribution::Normal(0.0, 1.0), &device)
+                .require_grad();
+            // A loss whose gradient differs per output element.
+            let target = Tensor::<4>::random(
+                [2, c_out, h.div_ceil(stride), w.div_ceil(stride)],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let grads = |y: Tensor<4>| {
+                let g = (y * target.clone()).powf_scalar(2.0).sum().backward();
+                (
+                    conv.weight.grad(&g).expect("weight gradient"),
+                    x.grad(&g).expect("input gradient"),
+                )
+            };
+            let (w_ours, x_ours) = grads(conv3x3(&conv, x.clone()));
+            let (w_theirs, x_theirs) = grads(conv.forward(x.clone()));
+            let case = format!("{c_in}→{c_out} {h}×{w} /{stride}");
+            let err = max_relative(w_theirs, w_ours);
+            assert!(err < 1e-5, "{case}: weight gradient relative error {err:e}");
+            let err = max_relative(x_theirs, x_ours);
+            assert!(err < 1e-5, "{case}: input gradient relative error {err:e}");
+        }
+    }
+
+    #[test]
+    fn a_frozen_weight_still_passes_the_input_gradient() {
+        let device = Device::flex().autodiff();
+        let conv = conv(2, 3, 2, &device);
+        let x = Tensor::<4>::random([2, 2, 6, 4], Distribution::Normal(0.0, 1.0), &device)
+            .require_grad();
+        let weight = conv.weight.val().detach();
+        let frozen = Conv2d {
+            weight: burn::module::Param::from_tensor(weight),
+            ..conv.clone()
+        };
+        let g = conv3x3(&frozen, x.clone()).sum().backward();
+        let reference = conv.forward(x.clone()).sum().backward();
+        let err = max_relative(
+            x.grad(&reference).expect("reference"),
+            x.grad(&g).expect("input gradient"),
+        );
+        assert!(err < 1e-5, "relative error {err:e}");
+    }
+}
