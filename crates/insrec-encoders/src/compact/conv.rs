@@ -14,6 +14,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::PaddingConfig2d;
@@ -33,6 +34,15 @@ pub trait Conv3x3Backend: Backend {
     /// `[n, c, h, w]` image (`shape`).
     fn col2im3x3(cols: FloatTensor<Self>, shape: Shape, stride: usize) -> FloatTensor<Self>;
 
+    /// Rows `[n·ho·wo, c]` of a matrix product as an image `[n, c, ho, wo]`.
+    fn rows_to_image(rows: FloatTensor<Self>, n: usize, ho: usize, wo: usize) -> FloatTensor<Self> {
+        let c = rows.shape()[1];
+        Self::float_permute(
+            Self::float_reshape(rows, Shape::new([n, ho, wo, c])),
+            &[0, 3, 1, 2],
+        )
+    }
+
     /// `x` `[n, c_in, h, w]` convolved with `weight` `[c_out, c_in, 3, 3]`, padding 1:
     /// `[n, c_out, ho, wo]`.
     fn conv3x3(
@@ -47,6 +57,17 @@ pub trait Conv3x3Backend: Backend {
 }
 
 impl Conv3x3Backend for Flex {
+    /// Contiguous: the batch norm that follows runs its broadcasts on a strided view several
+    /// times slower than the copy.
+    fn rows_to_image(rows: FlexTensor, n: usize, ho: usize, wo: usize) -> FlexTensor {
+        let c = rows.shape()[1];
+        Self::float_permute(
+            Self::float_reshape(rows, Shape::new([n, ho, wo, c])),
+            &[0, 3, 1, 2],
+        )
+        .to_contiguous()
+    }
+
     fn im2col3x3(x: FlexTensor, stride: usize) -> FlexTensor {
         let shape = x.shape();
         let dims = dims4(&shape);
@@ -167,7 +188,7 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
 }
 
 /// `[n·ho·wo, 9·c_in]` patches × the weight as `[9·c_in, c_out]` → `[n, c_out, ho, wo]`.
-fn conv_from_cols<B: Backend>(
+fn conv_from_cols<B: Conv3x3Backend>(
     cols: FloatTensor<B>,
     weight: FloatTensor<B>,
     n: usize,
@@ -179,11 +200,7 @@ fn conv_from_cols<B: Backend>(
         B::float_permute(weight, &[2, 3, 1, 0]),
         Shape::new([9 * c_in, c_out]),
     );
-    let rows = B::float_matmul(cols, weight);
-    B::float_permute(
-        B::float_reshape(rows, Shape::new([n, ho, wo, c_out])),
-        &[0, 3, 1, 2],
-    )
+    B::rows_to_image(B::float_matmul(cols, weight), n, ho, wo)
 }
 
 fn dims4(shape: &Shape) -> [usize; 4] {
