@@ -9,9 +9,9 @@
 # (20 epochs, then resumed to each total in EXTEND_TO = "40": every resume stretches the cosine
 # schedule to the new total, a warm restart), copy of the exported model. Resumable: re-running skips
 # finished clips and continues training from the last checkpoint. Time on the idle 2-core machine
-# (estimates from measured parts: synth ≈ 20 min, ≈ 360 s per epoch of 24 000 clips): ≈ 4.4 h for the
-# embedded weights' recipe (the defaults), ≈ 2.4 h with EXTEND_TO= (empty, 20 epochs), ≈ 2.2 h with
-# CLIPS=12000 EXTEND_TO=40 (181 s per epoch). README's "Default model" gives the test scores of each.
+# (estimates from measured parts: synth ≈ 20 min, 273 s per epoch of 24 000 clips): ≈ 3.4 h for the
+# embedded weights' recipe (the defaults), ≈ 1.9 h with EXTEND_TO= (empty, 20 epochs), ≈ 1.8 h with
+# CLIPS=12000 EXTEND_TO=40. README's "Default model" gives the test scores of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
