@@ -365,7 +365,14 @@ mod tests {
     #[test]
     fn gradients_match_burns_convolution() {
         let device = Device::flex().autodiff();
-        for (c_in, c_out, h, w, stride) in [(3, 5, 8, 6, 2), (2, 4, 7, 5, 2), (4, 4, 3, 4, 1)] {
+        // The last two: an encoder block's channel counts and map sizes.
+        for (c_in, c_out, h, w, stride) in [
+            (3, 5, 8, 6, 2),
+            (2, 4, 7, 5, 2),
+            (4, 4, 3, 4, 1),
+            (16, 32, 24, 32, 2),
+            (128, 128, 3, 4, 1),
+        ] {
             let conv = conv(c_in, c_out, stride, &device);
             let x = Tensor::<4>::random([2, c_in, h, w], Distribution::Normal(0.0, 1.0), &device)
                 .require_grad();
