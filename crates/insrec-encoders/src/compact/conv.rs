@@ -125,17 +125,14 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
                 let grad = grads.consume::<B>(&ops.node);
                 let (cols, weight, x_shape, stride) = ops.state;
                 // The output gradient `[n, c_out, ho, wo]` as rows `[n·ho·wo, c_out]`.
-                let rows = |grad: FloatTensor<B>| {
-                    let [n, c_out, ho, wo] = dims4(&grad.shape());
-                    B::float_reshape(
-                        B::float_permute(grad, &[0, 2, 3, 1]),
-                        Shape::new([n * ho * wo, c_out]),
-                    )
-                };
+                let [n, c_out, ho, wo] = dims4(&grad.shape());
+                let rows = B::float_reshape(
+                    B::float_permute(grad, &[0, 2, 3, 1]),
+                    Shape::new([n * ho * wo, c_out]),
+                );
                 if let (Some(node), Some(cols)) = (node_weight, cols) {
-                    let c_out = grad.shape()[1];
                     // [9·c_in, c_out] in (dy, dx, c_in) order → [c_out, c_in, 3, 3]
-                    let grad_w = B::float_matmul(B::float_transpose(cols), rows(grad.clone()));
+                    let grad_w = B::float_matmul(B::float_transpose(cols), rows.clone());
                     let c_in = x_shape[1];
                     let grad_w = B::float_permute(
                         B::float_reshape(grad_w, Shape::new([3, 3, c_in, c_out])),
@@ -145,12 +142,12 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
                 }
                 if let (Some(node), Some(weight)) = (node_x, weight) {
                     // [n·ho·wo, c_out] × [c_out, 9·c_in] → patches → image
-                    let [c_out, c_in, _, _] = dims4(&weight.shape());
+                    let c_in = x_shape[1];
                     let weight = B::float_reshape(
                         B::float_permute(weight, &[0, 2, 3, 1]),
                         Shape::new([c_out, 9 * c_in]),
                     );
-                    let cols = B::float_matmul(rows(grad), weight);
+                    let cols = B::float_matmul(rows, weight);
                     grads.register::<B>(node.id, B::col2im3x3(cols, x_shape, stride));
                 }
             }
