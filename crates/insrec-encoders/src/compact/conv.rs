@@ -14,7 +14,6 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::PaddingConfig2d;
@@ -36,11 +35,7 @@ pub trait Conv3x3Backend: Backend {
 
     /// Rows `[n·ho·wo, c]` of a matrix product as an image `[n, c, ho, wo]`.
     fn rows_to_image(rows: FloatTensor<Self>, n: usize, ho: usize, wo: usize) -> FloatTensor<Self> {
-        let c = rows.shape()[1];
-        Self::float_permute(
-            Self::float_reshape(rows, Shape::new([n, ho, wo, c])),
-            &[0, 3, 1, 2],
-        )
+        rows_as_image_view::<Self>(rows, n, ho, wo)
     }
 
     /// `x` `[n, c_in, h, w]` convolved with `weight` `[c_out, c_in, 3, 3]`, padding 1:
@@ -50,7 +45,7 @@ pub trait Conv3x3Backend: Backend {
         weight: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self> {
-        let [n, _, h, w] = dims4(&x.shape());
+        let [n, _, h, w] = x.shape().dims();
         let cols = Self::im2col3x3(x, stride);
         conv_from_cols::<Self>(cols, weight, n, h.div_ceil(stride), w.div_ceil(stride))
     }
@@ -60,34 +55,20 @@ impl Conv3x3Backend for Flex {
     /// Contiguous: the batch norm that follows runs its broadcasts on a strided view several
     /// times slower than the copy.
     fn rows_to_image(rows: FlexTensor, n: usize, ho: usize, wo: usize) -> FlexTensor {
-        let c = rows.shape()[1];
-        Self::float_permute(
-            Self::float_reshape(rows, Shape::new([n, ho, wo, c])),
-            &[0, 3, 1, 2],
-        )
-        .to_contiguous()
+        rows_as_image_view::<Self>(rows, n, ho, wo).to_contiguous()
     }
 
     fn im2col3x3(x: FlexTensor, stride: usize) -> FlexTensor {
-        let shape = x.shape();
-        let dims = dims4(&shape);
-        let data = x.into_data();
-        let values = match data.as_slice::<f32>() {
-            Ok(values) => values,
-            Err(e) => panic!("conv3x3: float32 input expected: {e:?}"),
-        };
-        let (cols, rows) = im2col(values, dims, stride);
+        let dims = x.shape().dims();
+        let x = contiguous_f32(x);
+        let (cols, rows) = im2col(x.storage(), dims, stride);
         FlexTensor::from_data(TensorData::new(cols, [rows, 9 * dims[1]]))
     }
 
     fn col2im3x3(cols: FlexTensor, shape: Shape, stride: usize) -> FlexTensor {
-        let dims = dims4(&shape);
-        let data = cols.into_data();
-        let values = match data.as_slice::<f32>() {
-            Ok(values) => values,
-            Err(e) => panic!("conv3x3: float32 gradient expected: {e:?}"),
-        };
-        FlexTensor::from_data(TensorData::new(col2im(values, dims, stride), shape))
+        let cols = contiguous_f32(cols);
+        let image = col2im(cols.storage(), shape.dims(), stride);
+        FlexTensor::from_data(TensorData::new(image, shape))
     }
 }
 
@@ -125,7 +106,7 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
                 let grad = grads.consume::<B>(&ops.node);
                 let (cols, weight, x_shape, stride) = ops.state;
                 // The output gradient `[n, c_out, ho, wo]` as rows `[n·ho·wo, c_out]`.
-                let [n, c_out, ho, wo] = dims4(&grad.shape());
+                let [n, c_out, ho, wo] = grad.shape().dims();
                 let rows = B::float_reshape(
                     B::float_permute(grad, &[0, 2, 3, 1]),
                     Shape::new([n * ho * wo, c_out]),
@@ -154,7 +135,7 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
         }
 
         let x_shape = x.primitive().shape();
-        let [n, _, h, w] = dims4(&x_shape);
+        let [n, _, h, w] = x_shape.dims();
         let (ho, wo) = (h.div_ceil(stride), w.div_ceil(stride));
         match Conv3x3
             .prepare::<C>([x.node(), weight.node()])
@@ -162,9 +143,9 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let cols = B::im2col3x3(x.primitive().clone(), stride);
                 let weight_tracked = weight.is_tracked();
                 let x_tracked = x.is_tracked();
+                let cols = B::im2col3x3(x.into_primitive(), stride);
                 let weight = weight.into_primitive();
                 let output = conv_from_cols::<B>(cols.clone(), weight.clone(), n, ho, wo);
                 let state = (
@@ -192,7 +173,7 @@ fn conv_from_cols<B: Conv3x3Backend>(
     ho: usize,
     wo: usize,
 ) -> FloatTensor<B> {
-    let [c_out, c_in, _, _] = dims4(&weight.shape());
+    let [c_out, c_in, _, _] = weight.shape().dims();
     let weight = B::float_reshape(
         B::float_permute(weight, &[2, 3, 1, 0]),
         Shape::new([9 * c_in, c_out]),
@@ -200,8 +181,47 @@ fn conv_from_cols<B: Conv3x3Backend>(
     B::rows_to_image(B::float_matmul(cols, weight), n, ho, wo)
 }
 
-fn dims4(shape: &Shape) -> [usize; 4] {
-    [shape[0], shape[1], shape[2], shape[3]]
+/// Rows `[n·ho·wo, c]` as a permuted view `[n, c, ho, wo]` (channel-last in memory).
+fn rows_as_image_view<B: Backend>(
+    rows: FloatTensor<B>,
+    n: usize,
+    ho: usize,
+    wo: usize,
+) -> FloatTensor<B> {
+    let c = rows.shape()[1];
+    B::float_permute(
+        B::float_reshape(rows, Shape::new([n, ho, wo, c])),
+        &[0, 3, 1, 2],
+    )
+}
+
+/// `t` laid out contiguously (a copy only if it is not already; unlike `into_data`, a shared
+/// contiguous tensor is read in place).
+fn contiguous_f32(t: FlexTensor) -> FlexTensor {
+    assert_eq!(t.dtype(), DType::F32, "conv3x3: float32 tensors expected");
+    t.to_contiguous()
+}
+
+/// Calls `tap(segment, pixel)` for every tap of a 3×3, padding-1 kernel over an `h × w` image
+/// that lands inside it: `segment = (oy·wo + ox)·9 + dy·3 + dx` indexes the patch rows of
+/// [`im2col`] in units of one channel vector, `pixel = iy·w + ix` the input pixel.
+fn for_each_tap(h: usize, w: usize, stride: usize, mut tap: impl FnMut(usize, usize)) {
+    let (ho, wo) = (h.div_ceil(stride), w.div_ceil(stride));
+    for oy in 0..ho {
+        for dy in 0..3 {
+            let Some(iy) = (oy * stride + dy).checked_sub(1).filter(|&iy| iy < h) else {
+                continue;
+            };
+            for ox in 0..wo {
+                for dx in 0..3 {
+                    let Some(ix) = (ox * stride + dx).checked_sub(1).filter(|&ix| ix < w) else {
+                        continue;
+                    };
+                    tap((oy * wo + ox) * 9 + dy * 3 + dx, iy * w + ix);
+                }
+            }
+        }
+    }
 }
 
 /// im2col of NCHW `x` for a 3×3 kernel with padding 1; returns the patches and their row count.
@@ -222,24 +242,9 @@ fn im2col(x: &[f32], [n, c, h, w]: [usize; 4], stride: usize) -> (Vec<f32>, usiz
                     hwc[pixel * c + ch] = *v;
                 }
             }
-            for oy in 0..ho {
-                for dy in 0..3 {
-                    let Some(iy) = (oy * stride + dy).checked_sub(1).filter(|&iy| iy < h) else {
-                        continue;
-                    };
-                    for ox in 0..wo {
-                        let patch = &mut out[(oy * wo + ox) * row..][..row];
-                        for dx in 0..3 {
-                            let Some(ix) = (ox * stride + dx).checked_sub(1).filter(|&ix| ix < w)
-                            else {
-                                continue;
-                            };
-                            patch[(dy * 3 + dx) * c..][..c]
-                                .copy_from_slice(&hwc[(iy * w + ix) * c..][..c]);
-                        }
-                    }
-                }
-            }
+            for_each_tap(h, w, stride, |segment, pixel| {
+                out[segment * c..][..c].copy_from_slice(&hwc[pixel * c..][..c]);
+            });
         });
     (cols, n * ho * wo)
 }
@@ -258,27 +263,12 @@ fn col2im(cols: &[f32], [n, c, h, w]: [usize; 4], stride: usize) -> Vec<f32> {
         .for_each(|(out, patches)| {
             // Summed channel-last (contiguous adds), then transposed to channel-first.
             let mut hwc = vec![0.0f32; h * w * c];
-            for oy in 0..ho {
-                for dy in 0..3 {
-                    let Some(iy) = (oy * stride + dy).checked_sub(1).filter(|&iy| iy < h) else {
-                        continue;
-                    };
-                    for ox in 0..wo {
-                        let patch = &patches[(oy * wo + ox) * row..][..row];
-                        for dx in 0..3 {
-                            let Some(ix) = (ox * stride + dx).checked_sub(1).filter(|&ix| ix < w)
-                            else {
-                                continue;
-                            };
-                            let src = &patch[(dy * 3 + dx) * c..][..c];
-                            let dst = &mut hwc[(iy * w + ix) * c..][..c];
-                            for (d, s) in dst.iter_mut().zip(src) {
-                                *d += s;
-                            }
-                        }
-                    }
+            for_each_tap(h, w, stride, |segment, pixel| {
+                let src = &patches[segment * c..][..c];
+                for (d, s) in hwc[pixel * c..][..c].iter_mut().zip(src) {
+                    *d += s;
                 }
-            }
+            });
             for (pixel, values) in hwc.chunks_exact(c).enumerate() {
                 for (ch, v) in values.iter().enumerate() {
                     out[ch * h * w + pixel] = *v;
