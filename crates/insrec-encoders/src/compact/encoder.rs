@@ -11,6 +11,7 @@ use burn::tensor::{Device, Tensor};
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
 
 use super::conv::conv3x3;
+use super::norm::batch_norm;
 
 /// One block: channels out and stride of its 3×3 convolution.
 #[derive(Config, Debug, PartialEq, Copy)]
@@ -161,13 +162,13 @@ impl ConvBlock {
     /// # Shapes
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]` (rounded up).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut y = self.spatial_norm.forward(conv3x3(&self.spatial, x.clone()));
+        let mut y = batch_norm(&self.spatial_norm, conv3x3(&self.spatial, x.clone()));
         if let (Some(pointwise), Some(norm)) = (&self.pointwise, &self.pointwise_norm) {
             y = relu(y);
             if let Some(se) = &self.excitation {
                 y = se.forward(y);
             }
-            y = norm.forward(pointwise.forward(y));
+            y = batch_norm(norm, pointwise.forward(y));
         } else if let Some(se) = &self.excitation {
             y = se.forward(relu(y));
         }
@@ -201,7 +202,7 @@ impl CompactEncoder {
             .reshape([n, 1, rows, MEL_BANDS]);
         let x = (x - self.input_mean) * self.input_scale;
         // [n, stem, rows / 2, 32]
-        let mut x = relu(self.stem_norm.forward(conv3x3(&self.stem, x)));
+        let mut x = relu(batch_norm(&self.stem_norm, conv3x3(&self.stem, x)));
         for block in &self.blocks {
             x = block.forward(x);
         }

@@ -8,6 +8,7 @@ mod encoder;
 mod file;
 mod head;
 mod model;
+mod norm;
 mod recognizer;
 
 pub use budget::{MAX_FLOPS_PER_FRAME, MAX_PARAMS, flops_per_frame};
