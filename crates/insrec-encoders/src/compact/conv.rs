@@ -1,13 +1,16 @@
-//! The compact encoder's 3×3 convolutions (padding 1, no bias) on the CPU backend: one im2col
-//! matrix product over the whole batch, with a backward pass of the same shape.
+//! The compact encoder's 3×3 convolutions (padding 1, no bias) on channel-last `[n, h, w, c]`
+//! maps, on the CPU backend: one im2col matrix product over the whole batch, with a backward pass
+//! of the same shape.
 //!
 //! burn's CPU backend runs a convolution as one small product per image, and its weight gradient
 //! as a convolution whose kernel is the whole output map (one product per input channel with nine
 //! output columns). Training the compact encoder spent most of its time there. Here the forward
 //! pass is one `[n·ho·wo, 9·c_in] × [9·c_in, c_out]` product over the patches (im2col), the weight
 //! gradient one product of the kept patches with the output gradient, and the input gradient one
-//! product of the output gradient with the weight, summed back into the image (col2im). The
-//! float32 CPU device only; other devices and dtypes use burn's convolution.
+//! product of the output gradient with the weight, summed back into the image (col2im). Channel-last
+//! maps make the product's rows the output map itself and each patch segment one contiguous copy.
+//! The float32 CPU device only; other devices and dtypes use burn's convolution (channel-first,
+//! so the map is permuted around it).
 
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -25,44 +28,33 @@ use rayon::prelude::*;
 /// The extension: patches, and the convolution built on them.
 #[backend_extension(Flex, Autodiff)]
 pub trait Conv3x3Backend: Backend {
-    /// Patches of `x` `[n, c, h, w]` for a 3×3 kernel with padding 1: `[n·ho·wo, 9·c]`, columns
+    /// Patches of `x` `[n, h, w, c]` for a 3×3 kernel with padding 1: `[n·ho·wo, 9·c]`, columns
     /// in (dy, dx, c) order; `ho = ⌈h / stride⌉`, `wo = ⌈w / stride⌉`.
     fn im2col3x3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self>;
 
     /// The adjoint of [`Self::im2col3x3`]: patches `[n·ho·wo, 9·c]` summed back into an
-    /// `[n, c, h, w]` image (`shape`).
+    /// `[n, h, w, c]` image (`shape`).
     fn col2im3x3(cols: FloatTensor<Self>, shape: Shape, stride: usize) -> FloatTensor<Self>;
 
-    /// Rows `[n·ho·wo, c]` of a matrix product as an image `[n, c, ho, wo]`.
-    fn rows_to_image(rows: FloatTensor<Self>, n: usize, ho: usize, wo: usize) -> FloatTensor<Self> {
-        rows_as_image_view::<Self>(rows, n, ho, wo)
-    }
-
-    /// `x` `[n, c_in, h, w]` convolved with `weight` `[c_out, c_in, 3, 3]`, padding 1:
-    /// `[n, c_out, ho, wo]`.
+    /// `x` `[n, h, w, c_in]` convolved with `weight` `[c_out, c_in, 3, 3]`, padding 1:
+    /// `[n, ho, wo, c_out]`.
     fn conv3x3(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self> {
-        let [n, _, h, w] = x.shape().dims();
+        let [n, h, w, _] = x.shape().dims();
         let cols = Self::im2col3x3(x, stride);
         conv_from_cols::<Self>(cols, weight, n, h.div_ceil(stride), w.div_ceil(stride))
     }
 }
 
 impl Conv3x3Backend for Flex {
-    /// Contiguous: the batch norm that follows runs its broadcasts on a strided view several
-    /// times slower than the copy.
-    fn rows_to_image(rows: FlexTensor, n: usize, ho: usize, wo: usize) -> FlexTensor {
-        rows_as_image_view::<Self>(rows, n, ho, wo).to_contiguous()
-    }
-
     fn im2col3x3(x: FlexTensor, stride: usize) -> FlexTensor {
         let dims = x.shape().dims();
         let x = contiguous_f32(x);
         let (cols, rows) = im2col(x.storage(), dims, stride);
-        FlexTensor::from_data(TensorData::new(cols, [rows, 9 * dims[1]]))
+        FlexTensor::from_data(TensorData::new(cols, [rows, 9 * dims[3]]))
     }
 
     fn col2im3x3(cols: FlexTensor, shape: Shape, stride: usize) -> FlexTensor {
@@ -105,16 +97,13 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
                 let [node_x, node_weight] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (cols, weight, x_shape, stride) = ops.state;
-                // The output gradient `[n, c_out, ho, wo]` as rows `[n·ho·wo, c_out]`.
-                let [n, c_out, ho, wo] = grad.shape().dims();
-                let rows = B::float_reshape(
-                    B::float_permute(grad, &[0, 2, 3, 1]),
-                    Shape::new([n * ho * wo, c_out]),
-                );
+                // The output gradient `[n, ho, wo, c_out]` as rows `[n·ho·wo, c_out]`.
+                let [n, ho, wo, c_out] = grad.shape().dims();
+                let rows = B::float_reshape(grad, Shape::new([n * ho * wo, c_out]));
                 if let (Some(node), Some(cols)) = (node_weight, cols) {
                     // [9·c_in, c_out] in (dy, dx, c_in) order → [c_out, c_in, 3, 3]
                     let grad_w = B::float_matmul(B::float_transpose(cols), rows.clone());
-                    let c_in = x_shape[1];
+                    let c_in = x_shape[3];
                     let grad_w = B::float_permute(
                         B::float_reshape(grad_w, Shape::new([3, 3, c_in, c_out])),
                         &[3, 2, 0, 1],
@@ -123,7 +112,7 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
                 }
                 if let (Some(node), Some(weight)) = (node_x, weight) {
                     // [n·ho·wo, c_out] × [c_out, 9·c_in] → patches → image
-                    let c_in = x_shape[1];
+                    let c_in = x_shape[3];
                     let weight = B::float_reshape(
                         B::float_permute(weight, &[0, 2, 3, 1]),
                         Shape::new([c_out, 9 * c_in]),
@@ -135,7 +124,7 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
         }
 
         let x_shape = x.primitive().shape();
-        let [n, _, h, w] = x_shape.dims();
+        let [n, h, w, _] = x_shape.dims();
         let (ho, wo) = (h.div_ceil(stride), w.div_ceil(stride));
         match Conv3x3
             .prepare::<C>([x.node(), weight.node()])
@@ -165,7 +154,7 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
     }
 }
 
-/// `[n·ho·wo, 9·c_in]` patches × the weight as `[9·c_in, c_out]` → `[n, c_out, ho, wo]`.
+/// `[n·ho·wo, 9·c_in]` patches × the weight as `[9·c_in, c_out]` → `[n, ho, wo, c_out]`.
 fn conv_from_cols<B: Conv3x3Backend>(
     cols: FloatTensor<B>,
     weight: FloatTensor<B>,
@@ -178,20 +167,9 @@ fn conv_from_cols<B: Conv3x3Backend>(
         B::float_permute(weight, &[2, 3, 1, 0]),
         Shape::new([9 * c_in, c_out]),
     );
-    B::rows_to_image(B::float_matmul(cols, weight), n, ho, wo)
-}
-
-/// Rows `[n·ho·wo, c]` as a permuted view `[n, c, ho, wo]` (channel-last in memory).
-fn rows_as_image_view<B: Backend>(
-    rows: FloatTensor<B>,
-    n: usize,
-    ho: usize,
-    wo: usize,
-) -> FloatTensor<B> {
-    let c = rows.shape()[1];
-    B::float_permute(
-        B::float_reshape(rows, Shape::new([n, ho, wo, c])),
-        &[0, 3, 1, 2],
+    B::float_reshape(
+        B::float_matmul(cols, weight),
+        Shape::new([n, ho, wo, c_out]),
     )
 }
 
@@ -224,8 +202,8 @@ fn for_each_tap(h: usize, w: usize, stride: usize, mut tap: impl FnMut(usize, us
     }
 }
 
-/// im2col of NCHW `x` for a 3×3 kernel with padding 1; returns the patches and their row count.
-fn im2col(x: &[f32], [n, c, h, w]: [usize; 4], stride: usize) -> (Vec<f32>, usize) {
+/// im2col of NHWC `x` for a 3×3 kernel with padding 1; returns the patches and their row count.
+fn im2col(x: &[f32], [n, h, w, c]: [usize; 4], stride: usize) -> (Vec<f32>, usize) {
     let (ho, wo) = (h.div_ceil(stride), w.div_ceil(stride));
     let row = 9 * c;
     let mut cols = vec![0.0f32; n * ho * wo * row];
@@ -233,53 +211,40 @@ fn im2col(x: &[f32], [n, c, h, w]: [usize; 4], stride: usize) -> (Vec<f32>, usiz
         return (cols, n * ho * wo);
     }
     cols.par_chunks_mut(ho * wo * row)
-        .zip(x.par_chunks(c * h * w))
+        .zip(x.par_chunks(h * w * c))
         .for_each(|(out, image)| {
-            // Channel-last first, so that each patch segment is one contiguous copy.
-            let mut hwc = vec![0.0f32; h * w * c];
-            for (ch, plane) in image.chunks_exact(h * w).enumerate() {
-                for (pixel, v) in plane.iter().enumerate() {
-                    hwc[pixel * c + ch] = *v;
-                }
-            }
             for_each_tap(h, w, stride, |segment, pixel| {
-                out[segment * c..][..c].copy_from_slice(&hwc[pixel * c..][..c]);
+                out[segment * c..][..c].copy_from_slice(&image[pixel * c..][..c]);
             });
         });
     (cols, n * ho * wo)
 }
 
-/// The adjoint of [`im2col`]: patches `[n·ho·wo, 9·c]` summed into an NCHW image `[n, c, h, w]`.
-fn col2im(cols: &[f32], [n, c, h, w]: [usize; 4], stride: usize) -> Vec<f32> {
+/// The adjoint of [`im2col`]: patches `[n·ho·wo, 9·c]` summed into an NHWC image `[n, h, w, c]`.
+fn col2im(cols: &[f32], [n, h, w, c]: [usize; 4], stride: usize) -> Vec<f32> {
     let (ho, wo) = (h.div_ceil(stride), w.div_ceil(stride));
     let row = 9 * c;
-    let mut image = vec![0.0f32; n * c * h * w];
+    let mut image = vec![0.0f32; n * h * w * c];
     if image.is_empty() {
         return image;
     }
     image
-        .par_chunks_mut(c * h * w)
+        .par_chunks_mut(h * w * c)
         .zip(cols.par_chunks(ho * wo * row))
         .for_each(|(out, patches)| {
-            // Summed channel-last (contiguous adds), then transposed to channel-first.
-            let mut hwc = vec![0.0f32; h * w * c];
             for_each_tap(h, w, stride, |segment, pixel| {
                 let src = &patches[segment * c..][..c];
-                for (d, s) in hwc[pixel * c..][..c].iter_mut().zip(src) {
+                for (d, s) in out[pixel * c..][..c].iter_mut().zip(src) {
                     *d += s;
                 }
             });
-            for (pixel, values) in hwc.chunks_exact(c).enumerate() {
-                for (ch, v) in values.iter().enumerate() {
-                    out[ch * h * w + pixel] = *v;
-                }
-            }
         });
     image
 }
 
-/// `conv`'s forward pass (a 3×3, padding-1, bias-free `Conv2d`), through the im2col product on
-/// the CPU backend in 32-bit floats and through burn's own convolution elsewhere.
+/// `conv`'s forward pass (a 3×3, padding-1, bias-free `Conv2d`) on a channel-last map
+/// `[n, h, w, c_in]` → `[n, ho, wo, c_out]`: the im2col product on the CPU backend in 32-bit
+/// floats, burn's own convolution (between permutes) elsewhere and for any other convolution.
 pub fn conv3x3(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let device = x.device();
     let on_cpu = device == Device::flex() || device == Device::flex().autodiff();
@@ -294,13 +259,18 @@ pub fn conv3x3(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         || conv.groups != 1
         || conv.padding != PaddingConfig2d::Explicit(1, 1, 1, 1)
     {
-        return conv.forward(x);
+        return channel_last(conv, x);
     }
     Tensor::from_dispatch(<Dispatch as Conv3x3Backend>::conv3x3(
         x.into_dispatch(),
         conv.weight.val().into_dispatch(),
         stride,
     ))
+}
+
+/// `conv` (any burn convolution) applied to a channel-last map.
+pub fn channel_last(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    conv.forward(x.permute([0, 3, 1, 2])).permute([0, 2, 3, 1])
 }
 
 #[cfg(test)]
@@ -315,6 +285,11 @@ mod tests {
             .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
             .with_bias(false)
             .init(device)
+    }
+
+    /// [`conv3x3`] on a channel-first map, for comparison with burn's `Conv2d`.
+    fn ours(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+        conv3x3(conv, x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
     }
 
     fn max_relative(a: Tensor<4>, b: Tensor<4>) -> f32 {
@@ -334,7 +309,7 @@ mod tests {
         ] {
             let conv = conv(c_in, c_out, stride, &device);
             let x = Tensor::<4>::random([3, c_in, h, w], Distribution::Normal(0.0, 1.0), &device);
-            let ours = conv3x3(&conv, x.clone());
+            let ours = ours(&conv, x.clone());
             let theirs = conv.forward(x);
             assert_eq!(
                 ours.dims(),
@@ -376,7 +351,7 @@ mod tests {
                     x.grad(&g).expect("input gradient"),
                 )
             };
-            let (w_ours, x_ours) = grads(conv3x3(&conv, x.clone()));
+            let (w_ours, x_ours) = grads(ours(&conv, x.clone()));
             let (w_theirs, x_theirs) = grads(conv.forward(x.clone()));
             let case = format!("{c_in}→{c_out} {h}×{w} /{stride}");
             let err = max_relative(w_theirs, w_ours);
@@ -397,7 +372,7 @@ mod tests {
             weight: burn::module::Param::from_tensor(weight),
             ..conv.clone()
         };
-        let g = conv3x3(&frozen, x.clone()).sum().backward();
+        let g = ours(&frozen, x.clone()).sum().backward();
         let reference = conv.forward(x.clone()).sum().backward();
         let err = max_relative(
             x.grad(&reference).expect("reference"),

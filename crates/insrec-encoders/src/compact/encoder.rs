@@ -10,7 +10,7 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
 
-use super::conv::conv3x3;
+use super::conv::{channel_last, conv3x3};
 use super::norm::batch_norm;
 
 /// One block: channels out and stride of its 3×3 convolution.
@@ -99,12 +99,12 @@ pub struct SqueezeExcitation {
 
 impl SqueezeExcitation {
     /// # Shapes
-    /// `[batch, channels, h, w]` → same.
+    /// `[batch, h, w, channels]` → same.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let [batch, channels, _, _] = x.dims();
-        let pooled = x.clone().mean_dim(3).mean_dim(2).reshape([batch, channels]);
+        let [batch, _, _, channels] = x.dims();
+        let pooled = x.clone().mean_dim(2).mean_dim(1).reshape([batch, channels]);
         let weights = sigmoid(self.expand.forward(relu(self.reduce.forward(pooled))));
-        x * weights.reshape([batch, channels, 1, 1])
+        x * weights.reshape([batch, 1, 1, channels])
     }
 }
 
@@ -160,7 +160,8 @@ impl ConvBlock {
     }
 
     /// # Shapes
-    /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]` (rounded up).
+    /// Channel-last: `[batch, h, w, c_in]` → `[batch, h / stride, w / stride, c_out]` (rounded
+    /// up).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mut y = batch_norm(&self.spatial_norm, conv3x3(&self.spatial, x.clone()));
         if let (Some(pointwise), Some(norm)) = (&self.pointwise, &self.pointwise_norm) {
@@ -168,7 +169,7 @@ impl ConvBlock {
             if let Some(se) = &self.excitation {
                 y = se.forward(y);
             }
-            y = batch_norm(norm, pointwise.forward(y));
+            y = batch_norm(norm, channel_last(pointwise, y));
         } else if let Some(se) = &self.excitation {
             y = se.forward(relu(y));
         }
@@ -199,15 +200,15 @@ impl CompactEncoder {
             .narrow(1, 0, rows * self.time_pool)
             .reshape([n, rows, self.time_pool, MEL_BANDS])
             .mean_dim(2)
-            .reshape([n, 1, rows, MEL_BANDS]);
+            .reshape([n, rows, MEL_BANDS, 1]);
         let x = (x - self.input_mean) * self.input_scale;
-        // [n, stem, rows / 2, 32]
+        // Channel-last from here: [n, rows / 2, 32, stem]
         let mut x = relu(batch_norm(&self.stem_norm, conv3x3(&self.stem, x)));
         for block in &self.blocks {
             x = block.forward(x);
         }
-        let [_, channels, _, _] = x.dims();
-        let pooled = x.mean_dim(3).mean_dim(2).reshape([n, channels]);
+        let [_, _, _, channels] = x.dims();
+        let pooled = x.mean_dim(2).mean_dim(1).reshape([n, channels]);
         self.embedding.forward(pooled)
     }
 }
