@@ -213,9 +213,14 @@ fn im2col(x: &[f32], [n, h, w, c]: [usize; 4], stride: usize) -> (Vec<f32>, usiz
     cols.par_chunks_mut(ho * wo * row)
         .zip(x.par_chunks(h * w * c))
         .for_each(|(out, image)| {
-            for_each_tap(h, w, stride, |segment, pixel| {
-                out[segment * c..][..c].copy_from_slice(&image[pixel * c..][..c]);
-            });
+            if c == 1 {
+                // One value per tap (the stem): a move, not a call to `memcpy`.
+                for_each_tap(h, w, stride, |segment, pixel| out[segment] = image[pixel]);
+            } else {
+                for_each_tap(h, w, stride, |segment, pixel| {
+                    out[segment * c..][..c].copy_from_slice(&image[pixel * c..][..c]);
+                });
+            }
         });
     (cols, n * ho * wo)
 }
