@@ -215,27 +215,44 @@ pub fn train(
         let bar = counter(true, steps_per_epoch, &format!("epoch {:>2}", epoch + 1));
         let mut loss_sum = 0.0;
         let mut lr = 0.0;
-        for step in 0..steps_per_epoch {
-            let clips = &order[step * settings.batch_clips..(step + 1) * settings.batch_clips];
-            let (input, targets) = batch(&train_bank, clips, settings, epoch, step, &device);
-            let loss = targets.loss(model.forward(input)?);
-            let value = f64::from(loss.clone().into_scalar::<f32>());
-            loss_sum += value;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            lr = learning_rate(settings, epoch * steps_per_epoch + step, total_steps);
-            model = optimizer.step(lr, model, grads);
-            bar.inc(1);
-            let mean_loss = loss_sum / (step + 1) as f64;
-            if (step + 1) % 100 == 0 {
-                tracing::info!(
-                    epoch = epoch + 1,
-                    step = step + 1,
-                    loss = mean_loss,
-                    lr,
-                    "training"
-                );
+        // The next batch is augmented on its own thread while this one trains: the training step
+        // leaves a core idle a third of the time (its small operations run on one thread).
+        model = std::thread::scope(|scope| -> Result<Network> {
+            let mut model = model;
+            let (sender, batches) = std::sync::mpsc::sync_channel(1);
+            let (bank, order) = (&train_bank, &order);
+            scope.spawn(move || {
+                for (step, clips) in order.chunks_exact(settings.batch_clips).enumerate() {
+                    if sender
+                        .send(Batch::augmented(bank, clips, settings, epoch, step))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            for (step, batch) in batches.iter().take(steps_per_epoch).enumerate() {
+                let (input, targets) = batch.into_tensors(&device);
+                let loss = targets.loss(model.forward(input)?);
+                let value = f64::from(loss.clone().into_scalar::<f32>());
+                loss_sum += value;
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                lr = learning_rate(settings, epoch * steps_per_epoch + step, total_steps);
+                model = optimizer.step(lr, model, grads);
+                bar.inc(1);
+                let mean_loss = loss_sum / (step + 1) as f64;
+                if (step + 1) % 100 == 0 {
+                    tracing::info!(
+                        epoch = epoch + 1,
+                        step = step + 1,
+                        loss = mean_loss,
+                        lr,
+                        "training"
+                    );
+                }
             }
-        }
+            Ok(model)
+        })?;
         bar.finish_and_clear();
         let inference = model.valid().to_device(&plain);
         let valid = SplitMetrics::new(
@@ -343,70 +360,97 @@ impl Targets {
     }
 }
 
-/// Augmented items of `clips` and their targets; each item has its own generator, so the batch is
-/// the same whatever the thread count.
-fn batch(
-    bank: &MelBank,
-    clips: &[usize],
-    settings: &TrainSettings,
-    epoch: usize,
-    step: usize,
-    device: &Device,
-) -> (Tensor<4>, Targets) {
-    let n = clips.len();
-    let mut examples = vec![0.0f32; n * ITEM_LEN];
-    let labels: Vec<ItemLabels> = examples
-        .par_chunks_exact_mut(ITEM_LEN)
-        .zip(clips.par_iter().enumerate())
-        .map(|(item, (i, &clip))| {
-            let mut rng = rng_for(
-                settings.seed,
-                epoch,
-                (step * settings.batch_clips + i) as u64,
-            );
-            let mut scratch = vec![0.0f32; ITEM_LEN];
-            training_item(
-                bank,
-                clip,
-                &settings.augmentation,
-                &mut rng,
-                item,
-                &mut scratch,
-            )
-        })
-        .collect();
-    let input = Tensor::from_data(
-        TensorData::new(examples, [n, FRAMES_PER_CLIP, EXAMPLE_FRAMES, MEL_BANDS]),
-        device,
-    );
-    let one = |b: &bool| f32::from(u8::from(*b));
-    let (mut frames, mut clip_targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
-    for label in &labels {
-        match label {
-            ItemLabels::Frames(f) => {
-                frames.extend(f.iter().flatten().map(one));
-                clip_targets.extend((0..NUM_CLASSES).map(|c| one(&f.iter().any(|row| row[c]))));
-                weights.extend([1.0; NUM_CLASSES]);
-            }
-            ItemLabels::Clip(c) => {
-                clip_targets.extend(c.official_targets());
-                weights.extend(c.weights());
+/// One training step's augmented items and their targets, as plain values (built off the
+/// training thread).
+struct Batch {
+    clips: usize,
+    examples: Vec<f32>,
+    /// Frame targets `[clips, 10, 20]`, empty when the clips have clip labels only.
+    frames: Vec<f32>,
+    clip_targets: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+impl Batch {
+    /// Augmented items of `clips`; each item has its own generator, so the batch is the same
+    /// whatever the thread count.
+    fn augmented(
+        bank: &MelBank,
+        clips: &[usize],
+        settings: &TrainSettings,
+        epoch: usize,
+        step: usize,
+    ) -> Self {
+        let n = clips.len();
+        let mut examples = vec![0.0f32; n * ITEM_LEN];
+        let labels: Vec<ItemLabels> = examples
+            .par_chunks_exact_mut(ITEM_LEN)
+            .zip(clips.par_iter().enumerate())
+            .map(|(item, (i, &clip))| {
+                let mut rng = rng_for(
+                    settings.seed,
+                    epoch,
+                    (step * settings.batch_clips + i) as u64,
+                );
+                let mut scratch = vec![0.0f32; ITEM_LEN];
+                training_item(
+                    bank,
+                    clip,
+                    &settings.augmentation,
+                    &mut rng,
+                    item,
+                    &mut scratch,
+                )
+            })
+            .collect();
+        let one = |b: &bool| f32::from(u8::from(*b));
+        let (mut frames, mut clip_targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+        for label in &labels {
+            match label {
+                ItemLabels::Frames(f) => {
+                    frames.extend(f.iter().flatten().map(one));
+                    clip_targets.extend((0..NUM_CLASSES).map(|c| one(&f.iter().any(|row| row[c]))));
+                    weights.extend([1.0; NUM_CLASSES]);
+                }
+                ItemLabels::Clip(c) => {
+                    clip_targets.extend(c.official_targets());
+                    weights.extend(c.weights());
+                }
             }
         }
+        Self {
+            clips: n,
+            examples,
+            frames,
+            clip_targets,
+            weights,
+        }
     }
-    let clip_tensor =
-        |values: Vec<f32>| Tensor::from_data(TensorData::new(values, [n, NUM_CLASSES]), device);
-    let targets = Targets {
-        frames: (!frames.is_empty()).then(|| {
-            Tensor::from_data(
-                TensorData::new(frames, [n, FRAMES_PER_CLIP, NUM_CLASSES]),
-                device,
-            )
-        }),
-        clips: clip_tensor(clip_targets),
-        weights: clip_tensor(weights),
-    };
-    (input, targets)
+
+    /// The network's input `[clips, 10, 96, 64]` and the targets, on `device`.
+    fn into_tensors(self, device: &Device) -> (Tensor<4>, Targets) {
+        let n = self.clips;
+        let input = Tensor::from_data(
+            TensorData::new(
+                self.examples,
+                [n, FRAMES_PER_CLIP, EXAMPLE_FRAMES, MEL_BANDS],
+            ),
+            device,
+        );
+        let clip_tensor =
+            |values: Vec<f32>| Tensor::from_data(TensorData::new(values, [n, NUM_CLASSES]), device);
+        let targets = Targets {
+            frames: (!self.frames.is_empty()).then(|| {
+                Tensor::from_data(
+                    TensorData::new(self.frames, [n, FRAMES_PER_CLIP, NUM_CLASSES]),
+                    device,
+                )
+            }),
+            clips: clip_tensor(self.clip_targets),
+            weights: clip_tensor(self.weights),
+        };
+        (input, targets)
+    }
 }
 
 /// Mean binary cross-entropy on frame logits `[batch, frames, classes]`.
