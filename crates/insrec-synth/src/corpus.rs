@@ -12,7 +12,7 @@
 //! frame labels line up with the 10 embeddings of a clip.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use insrec_core::{FRAMES_PER_CLIP, Instrument, NUM_CLASSES, SAMPLE_RATE_HZ};
@@ -371,7 +371,7 @@ impl SynthCorpus {
             path: path.clone(),
             source,
         };
-        let mut reader = hound::WavReader::open(&path).map_err(wav_err)?;
+        let reader = hound::WavReader::open(&path).map_err(wav_err)?;
         let spec = reader.spec();
         if spec.channels != 1 || spec.sample_rate != SAMPLE_RATE_HZ || spec.bits_per_sample != 16 {
             return Err(SynthError::BadCorpus {
@@ -379,10 +379,16 @@ impl SynthCorpus {
                 reason: "not 16 kHz mono 16-bit PCM".into(),
             });
         }
+        // The data chunk in one read (hound's sample iterator reads two bytes at a time).
+        let mut bytes = vec![0u8; reader.len() as usize * 2];
         reader
-            .samples::<i16>()
-            .map(|s| s.map(|v| f32::from(v) / 32768.0).map_err(wav_err))
-            .collect()
+            .into_inner()
+            .read_exact(&mut bytes)
+            .map_err(|e| wav_err(hound::Error::IoError(e)))?;
+        Ok(bytes
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+            .collect())
     }
 
     /// The full record of a clip (parts, roles, mix).

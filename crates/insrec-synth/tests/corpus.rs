@@ -60,6 +60,12 @@ fn renders_a_readable_labelled_corpus() {
         );
         let audio = corpus.read_audio(i).expect("read wav");
         assert_eq!(audio.len(), 160_000);
+        let by_sample: Vec<f32> = hound::WavReader::open(corpus.wav_path(i))
+            .expect("open wav")
+            .samples::<i16>()
+            .map(|s| f32::from(s.expect("sample")) / 32768.0)
+            .collect();
+        assert_eq!(audio, by_sample, "clip {i}: hound's samples");
         let rms = (audio.iter().map(|x| x * x).sum::<f32>() / audio.len() as f32).sqrt();
         assert!(
             rms > 1e-3 && audio.iter().all(|x| x.abs() <= 1.0),
