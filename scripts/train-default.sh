@@ -6,18 +6,18 @@
 #
 # Steps: apt packages (the five SoundFont/drum-kit packages), `insrec synth` (24 000 clips, seed 7,
 # MuseScore General + Black Pearl held out for the test split; 7.4 GB), `insrec train --model compact`
-# (20 epochs, then resumed to each total in EXTEND_TO = "40": every resume stretches the cosine
+# (20 epochs, then resumed to each total in EXTEND_TO = "40 60": every resume stretches the cosine
 # schedule to the new total, a warm restart), copy of the exported model. Resumable: re-running skips
 # finished clips and continues training from the last checkpoint. Time on the idle 2-core machine
-# (estimates from measured parts: synth ≈ 20 min, 273 s per epoch of 24 000 clips): ≈ 3.4 h for the
-# embedded weights' recipe (the defaults), ≈ 1.9 h with EXTEND_TO= (empty, 20 epochs), ≈ 1.8 h with
-# CLIPS=12000 EXTEND_TO=40. README's "Default model" gives the test scores of each.
+# (estimates from measured parts: synth ≈ 19 min, corpus load ≈ 49 s per train call, 170 s per epoch of
+# 24 000 clips): ≈ 3.2 h for the embedded weights' recipe (the defaults), ≈ 2.2 h with EXTEND_TO=40,
+# ≈ 1.3 h with EXTEND_TO= (20 epochs). README's "Default model" gives the test scores of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
 CLIPS=${CLIPS:-24000}
 EPOCHS=${EPOCHS:-20}
-EXTEND_TO=${EXTEND_TO-40}
+EXTEND_TO=${EXTEND_TO-"40 60"}
 SEED=${SEED:-7}
 TRAIN_SEED=${TRAIN_SEED:-0}
 
@@ -26,6 +26,9 @@ if ! [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || ! [ -d /usr/share/hydrogen/d
     hydrogen-drumkits avldrums.lv2-soundfont
 fi
 SF=/usr/share/sounds/sf2
+# mimalloc keeps freed pages instead of returning them to the OS after 1 s: burn allocates every
+# operation's output afresh, and faulting the returned pages in again cost ≈ 7 % of training time.
+export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:--1}
 
 cargo build --release --locked -p insrec
 BIN=${CARGO_TARGET_DIR:-target}/release/insrec
