@@ -174,9 +174,9 @@ fn conv_from_cols<B: Conv3x3Backend>(
 }
 
 /// `t` laid out contiguously (a copy only if it is not already; unlike `into_data`, a shared
-/// contiguous tensor is read in place).
-fn contiguous_f32(t: FlexTensor) -> FlexTensor {
-    assert_eq!(t.dtype(), DType::F32, "conv3x3: float32 tensors expected");
+/// contiguous tensor is read in place). The extensions' Flex kernels take float32 only.
+pub(super) fn contiguous_f32(t: FlexTensor) -> FlexTensor {
+    assert_eq!(t.dtype(), DType::F32, "float32 tensors expected");
     t.to_contiguous()
 }
 

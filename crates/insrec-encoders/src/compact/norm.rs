@@ -20,7 +20,9 @@ use burn::tensor::{DType, Device, Shape, Tensor, TensorData};
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-/// The extension: training-mode batch norm over `[n, c, h, w]` and its gradients.
+use super::conv::contiguous_f32;
+
+/// The extension: training-mode batch norm over channel-last `[n, h, w, c]` and its gradients.
 #[backend_extension(Flex, Autodiff)]
 pub trait BatchNormBackend: Backend {
     /// `(output, mean, variance)`: channel-last `x` normalised with its per-channel batch mean
@@ -248,15 +250,6 @@ impl<B: BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for Autodiff<B
 
 fn inv_std(variance: f32, epsilon: f64) -> f32 {
     (1.0 / (f64::from(variance) + epsilon).sqrt()) as f32
-}
-
-fn contiguous_f32(t: FlexTensor) -> FlexTensor {
-    assert_eq!(
-        t.dtype(),
-        DType::F32,
-        "batch norm: float32 tensors expected"
-    );
-    t.to_contiguous()
 }
 
 fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
