@@ -367,6 +367,22 @@ mod tests {
     }
 
     #[test]
+    fn other_convolutions_run_burns_between_permutes() {
+        let device = Device::flex();
+        let x = Tensor::<4>::random([2, 4, 6, 5], Distribution::Normal(0.0, 1.0), &device);
+        let depthwise = Conv2dConfig::new([4, 4], [3, 3])
+            .with_groups(4)
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_bias(false)
+            .init(&device);
+        let pointwise = Conv2dConfig::new([4, 3], [1, 1]).init(&device);
+        for (name, conv) in [("depthwise", depthwise), ("pointwise", pointwise)] {
+            let err = max_relative(conv.forward(x.clone()), ours(&conv, x.clone()));
+            assert!(err < 1e-6, "{name}: relative error {err:e}");
+        }
+    }
+
+    #[test]
     fn a_frozen_weight_still_passes_the_input_gradient() {
         let device = Device::flex().autodiff();
         let conv = conv(2, 3, 2, &device);
