@@ -95,6 +95,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
     if args.stop_after.is_some() {
         bail!("{what} takes no --stop-after (stop it any time and continue with --resume)");
     }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        tracing::warn!(
+            "MIMALLOC_PURGE_DELAY is unset: with MIMALLOC_PURGE_DELAY=-1 in the environment \
+             training runs ≈ 13 % faster (freed pages stay with the allocator)"
+        );
+    }
     let classifier = if is_compact(&args.model) {
         if args.config.is_some() {
             bail!("--model compact takes no --config; use --set key=value");
