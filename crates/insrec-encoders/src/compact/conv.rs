@@ -252,7 +252,8 @@ fn col2im(cols: &[f32], [n, h, w, c]: [usize; 4], stride: usize) -> Vec<f32> {
 /// floats, burn's own convolution (between permutes) elsewhere and for any other convolution.
 pub fn conv3x3(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let device = x.device();
-    let on_cpu = device == Device::flex() || device == Device::flex().autodiff();
+    // The CPU device, with or without autodiff (device equality ignores autodiff).
+    let on_cpu = device == Device::flex();
     let [_, _, kh, kw] = conv.weight.dims();
     let stride = conv.stride[0];
     if !on_cpu
