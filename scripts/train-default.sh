@@ -21,9 +21,14 @@ EXTEND_TO=${EXTEND_TO-"40 60"}
 SEED=${SEED:-7}
 TRAIN_SEED=${TRAIN_SEED:-0}
 
-if ! [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || ! [ -d /usr/share/hydrogen/data/drumkits ]; then
-  apt-get install -y fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont \
-    hydrogen-drumkits avldrums.lv2-soundfont
+# The five sample packages (the build itself needs no system library).
+packages=(fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont hydrogen-drumkits
+  avldrums.lv2-soundfont)
+if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y --no-install-recommends "${packages[@]}"
 fi
 SF=/usr/share/sounds/sf2
 # mimalloc keeps freed pages instead of returning them to the OS after 1 s: burn allocates every

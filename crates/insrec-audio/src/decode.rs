@@ -1,4 +1,4 @@
-//! Stage 1: container probing and packet decoding with symphonia (plus libopus for Opus),
+//! Stage 1: container probing and packet decoding with symphonia (plus [`crate::opus`] for Opus),
 //! producing mono `f32` samples packet by packet.
 
 use std::fs::File;
@@ -76,7 +76,7 @@ fn codecs() -> &'static CodecRegistry {
     CODECS.get_or_init(|| {
         let mut registry = CodecRegistry::new();
         symphonia::default::register_enabled_codecs(&mut registry);
-        registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
+        registry.register_audio_decoder::<crate::opus::OpusDecoder>();
         registry
     })
 }

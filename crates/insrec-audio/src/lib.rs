@@ -10,6 +10,7 @@
 mod decode;
 mod error;
 mod legacy;
+mod opus;
 mod resample;
 mod stream;
 
