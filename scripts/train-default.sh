@@ -4,20 +4,19 @@
 #
 #   bash scripts/train-default.sh [WORK_DIR]      (default WORK_DIR: data/default-model)
 #
-# Steps: apt packages (the five SoundFont/drum-kit packages), `insrec synth` (24 000 clips, seed 7,
-# MuseScore General + Black Pearl held out for the test split; 7.4 GB), `insrec train --model compact`
-# (20 epochs, then resumed to each total in EXTEND_TO = "40 60": every resume stretches the cosine
-# schedule to the new total, a warm restart), copy of the exported model. Resumable: re-running skips
-# finished clips and continues training from the last checkpoint. Time on the idle 2-core machine
-# (estimates from measured parts: synth ≈ 19 min, corpus load ≈ 49 s per train call, 170 s per epoch of
-# 24 000 clips): ≈ 3.2 h for the embedded weights' recipe (the defaults), ≈ 2.2 h with EXTEND_TO=40,
-# ≈ 1.3 h with EXTEND_TO= (20 epochs). README's "Default model" gives the test scores of each.
+# Steps: apt packages (the five SoundFont/drum-kit packages), `cargo build --release`, `insrec synth` (24 000
+# clips, seed 7, MuseScore General + Black Pearl held out for the test split; 7.4 GB), `insrec train --model
+# compact` (one 40-epoch cosine cycle, seed 0; EXTEND_TO="60" resumes to each listed total, stretching the
+# schedule: a warm restart), copy of the exported model. Resumable: re-running skips finished clips and continues
+# training from the last checkpoint. Measured end to end on a fresh 2-core machine (2026-11-27): 13.6 min for the
+# apt packages and the clean release build, 15.5 min synth, 1 min loading the corpus, 40 epochs of 135–233 s
+# (README's "Default model" has the total and the test scores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
 CLIPS=${CLIPS:-24000}
-EPOCHS=${EPOCHS:-20}
-EXTEND_TO=${EXTEND_TO-"40 60"}
+EPOCHS=${EPOCHS:-40}
+EXTEND_TO=${EXTEND_TO-}
 SEED=${SEED:-7}
 TRAIN_SEED=${TRAIN_SEED:-0}
 
