@@ -2,8 +2,8 @@
 //! of libopus 1.6), so that Ogg and WebM Opus need no C library.
 
 use symphonia::core::audio::{
-    AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, Channels, GenericAudioBufferRef,
-    layouts,
+    AsGenericAudioBufferRef, Audio, AudioBuffer, AudioMut, AudioSpec, Channels,
+    GenericAudioBufferRef, layouts,
 };
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
@@ -26,12 +26,11 @@ const TYPICAL_PACKET_MS: usize = 20;
 pub struct OpusDecoder {
     params: AudioCodecParameters,
     decoder: opus_rs::OpusDecoder,
-    channels: Channels,
-    sample_rate: u32,
     /// Frames per channel of the longest packet at the output rate.
     max_frames: usize,
     /// Interleaved output of the last packet.
     pcm: Vec<f32>,
+    /// The last packet's frames; its spec is the stream's output rate and channels.
     buffer: AudioBuffer<f32>,
     /// Frames still to drop from the start of the stream (`OpusHead` pre-skip, at the output rate).
     pre_skip: usize,
@@ -41,6 +40,12 @@ pub struct OpusDecoder {
 fn pre_skip_48k(head: &[u8]) -> Option<usize> {
     let field = head.strip_prefix(b"OpusHead")?.get(2..4)?;
     Some(usize::from(u16::from_le_bytes([field[0], field[1]])))
+}
+
+/// An `opus-rs` decoder for `spec`, or `None` when `opus-rs` does not output that rate.
+fn new_decoder(spec: &AudioSpec) -> Option<opus_rs::OpusDecoder> {
+    let rate = i32::try_from(spec.rate()).ok()?;
+    opus_rs::OpusDecoder::new(rate, spec.channels().count()).ok()
 }
 
 impl OpusDecoder {
@@ -56,10 +61,8 @@ impl OpusDecoder {
         let Some(sample_rate) = params.sample_rate else {
             return unsupported_error("opus: sample rate not declared");
         };
-        let decoder = i32::try_from(sample_rate)
-            .ok()
-            .and_then(|rate| opus_rs::OpusDecoder::new(rate, channels.count()).ok());
-        let Some(decoder) = decoder else {
+        let spec = AudioSpec::new(sample_rate, channels);
+        let Some(decoder) = new_decoder(&spec) else {
             return unsupported_error("opus: output rate must be 8, 12, 16, 24 or 48 kHz");
         };
         let pre_skip = params
@@ -69,15 +72,12 @@ impl OpusDecoder {
             .map_or(0, |skip| skip * sample_rate as usize / OPUS_RATE_HZ);
         let frames_per_ms = sample_rate as usize / 1000;
         let max_frames = MAX_PACKET_MS * frames_per_ms;
-        let spec = AudioSpec::new(sample_rate, channels.clone());
         Ok(Self {
             params: params.clone(),
             decoder,
             max_frames,
-            pcm: vec![0.0; max_frames * channels.count()],
+            pcm: vec![0.0; max_frames * spec.channels().count()],
             buffer: AudioBuffer::new(spec, TYPICAL_PACKET_MS * frames_per_ms),
-            channels,
-            sample_rate,
             pre_skip,
         })
     }
@@ -86,8 +86,7 @@ impl OpusDecoder {
 impl AudioDecoder for OpusDecoder {
     fn reset(&mut self) {
         // `opus-rs` has no reset: a fresh decoder of the same (already accepted) configuration.
-        let rate = i32::try_from(self.sample_rate).unwrap_or(i32::MAX);
-        if let Ok(fresh) = opus_rs::OpusDecoder::new(rate, self.channels.count()) {
+        if let Some(fresh) = new_decoder(self.buffer.spec()) {
             self.decoder = fresh;
         }
     }
@@ -106,13 +105,13 @@ impl AudioDecoder for OpusDecoder {
             .decode(packet.data, self.max_frames, &mut self.pcm)
             .or_else(decode_error)?;
         if frames > self.buffer.capacity() {
-            let spec = AudioSpec::new(self.sample_rate, self.channels.clone());
-            self.buffer = AudioBuffer::new(spec, frames);
+            self.buffer = AudioBuffer::new(self.buffer.spec().clone(), frames);
         }
+        let samples = frames * self.buffer.spec().channels().count();
         self.buffer.clear();
         self.buffer.render_uninit(Some(frames));
         self.buffer
-            .copy_from_slice_interleaved(&&self.pcm[..frames * self.channels.count()]);
+            .copy_from_slice_interleaved(&&self.pcm[..samples]);
         let skip = self.pre_skip.min(frames);
         self.pre_skip -= skip;
         let start = usize::try_from(packet.trim_start.get()).unwrap_or(usize::MAX);
