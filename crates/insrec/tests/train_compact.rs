@@ -48,6 +48,8 @@ fn train(corpus: &Path, run: &Path, extra: &[&str]) -> Output {
         "batch_clips=2",
         "--set",
         "warmup_steps=2",
+        "--set",
+        "blocks=24:2,48:2,48:1",
     ];
     args.extend_from_slice(extra);
     insrec(&args)
@@ -77,6 +79,12 @@ fn trains_exports_analyzes_and_resumes() {
     .expect("model.json is JSON");
     assert_eq!(description["format"], "insrec-compact/1");
     assert_eq!(description["metadata"]["epochs_run"], 1);
+    let blocks = &description["config"]["encoder"]["blocks"];
+    assert_eq!(
+        blocks[2],
+        serde_json::json!({"channels": 48, "stride": 1}),
+        "{blocks}"
+    );
 
     let clip = corpus.join("clips/000000.wav");
     let analysis = insrec(&[
@@ -171,6 +179,16 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
         stderr(&unknown).contains("learning_rate"),
         "{}",
         stderr(&unknown)
+    );
+    let too_big = compact(
+        &format!("synth:{}", dir.path().display()),
+        &["--set", "blocks=512:1"],
+    );
+    assert_eq!(too_big.status.code(), Some(2));
+    assert!(
+        stderr(&too_big).contains("over the budget"),
+        "{}",
+        stderr(&too_big)
     );
     assert!(!run.exists(), "a refused run wrote {}", run.display());
 }

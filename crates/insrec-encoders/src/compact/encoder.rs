@@ -20,6 +20,43 @@ pub struct BlockSpec {
     pub stride: usize,
 }
 
+impl BlockSpec {
+    /// The default model's blocks: three stride-2 blocks, then one stride-1 residual block.
+    pub fn default_list() -> Vec<Self> {
+        vec![
+            Self::new(32, 2),
+            Self::new(64, 2),
+            Self::new(128, 2),
+            Self::new(128, 1),
+        ]
+    }
+
+    /// Parses a block list written `channels:stride,…`, e.g. `32:2,64:2,128:2,128:1`.
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, String> {
+        let blocks = text
+            .split(',')
+            .map(|block| {
+                let (channels, stride) = block
+                    .trim()
+                    .split_once(':')
+                    .ok_or_else(|| format!("block `{block}`: expected CHANNELS:STRIDE"))?;
+                let number = |v: &str| {
+                    v.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| format!("block `{block}`: `{v}` is not a positive integer"))
+                };
+                Ok(Self::new(number(channels)?, number(stride)?))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if blocks.iter().any(|b| b.stride > 2) {
+            return Err("strides are 1 or 2".into());
+        }
+        Ok(blocks)
+    }
+}
+
 /// Hyper-parameters of [`CompactEncoder`].
 #[derive(Config, Debug, PartialEq)]
 pub struct CompactEncoderConfig {
@@ -30,9 +67,7 @@ pub struct CompactEncoderConfig {
     #[config(default = 16)]
     pub stem_channels: usize,
     /// Convolution blocks after the stem.
-    #[config(
-        default = "vec![BlockSpec::new(32, 2), BlockSpec::new(64, 2), BlockSpec::new(128, 2), BlockSpec::new(128, 1)]"
-    )]
+    #[config(default = "BlockSpec::default_list()")]
     pub blocks: Vec<BlockSpec>,
     /// Squeeze-excitation bottleneck ratio (channels / ratio); 0 disables it.
     #[config(default = 4)]
@@ -210,5 +245,21 @@ impl CompactEncoder {
         let [_, _, _, channels] = x.dims();
         let pooled = x.mean_dim(2).mean_dim(1).reshape([n, channels]);
         self.embedding.forward(pooled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlockSpec;
+
+    #[test]
+    fn block_lists_parse_and_bad_ones_are_refused() {
+        assert_eq!(
+            BlockSpec::parse_list("32:2, 64:2,128:2,128:1"),
+            Ok(BlockSpec::default_list())
+        );
+        for bad in ["", "32", "32:0", "0:2", "32:3", "32:2,", "a:2"] {
+            assert!(BlockSpec::parse_list(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Training-time augmentation on log-mel examples: clip mixing, gain, EQ, noise and
-//! time/frequency masking. Log-mel is `ln(mel + 0.01)`, so mixing and gain work on
+//! Training-time augmentation on log-mel examples: clip mixing, gain, EQ (tilt and a random
+//! piecewise-linear curve), noise and time/frequency masking. Log-mel is `ln(mel + 0.01)`, so mixing and gain work on
 //! `exp(x) − 0.01`, the mel energies.
 
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
@@ -27,6 +27,10 @@ pub struct Augmentation {
     pub mix_gain_db: [f32; 2],
     /// Largest spectral tilt from the lowest to the highest band, dB.
     pub tilt_db: f32,
+    /// Largest gain of the random EQ curve (straight lines in dB between 3 to 6 random bands),
+    /// dB; 0 turns it off.
+    #[serde(default)]
+    pub eq_db: f32,
     /// Chance of adding a noise floor.
     pub noise_probability: f64,
     /// Chance of each of two frequency masks (up to 8 bands) and two time masks per example (up
@@ -41,6 +45,7 @@ impl Default for Augmentation {
             gain_db: [-12.0, 6.0],
             mix_gain_db: [-12.0, 3.0],
             tilt_db: 8.0,
+            eq_db: 0.0,
             noise_probability: 0.3,
             mask_probability: 0.5,
         }
@@ -133,8 +138,12 @@ pub fn training_item(
     }
     let gain = db_to_power(range(rng, settings.gain_db));
     let tilt = range(rng, [-settings.tilt_db, settings.tilt_db]);
+    let eq = (settings.eq_db > 0.0).then(|| eq_curve(rng, settings.eq_db));
     let band_gain: Vec<f32> = (0..MEL_BANDS)
-        .map(|b| gain * db_to_power(tilt * (b as f32 / (MEL_BANDS - 1) as f32 - 0.5)))
+        .map(|b| {
+            let eq_db = eq.as_ref().map_or(0.0, |curve| curve[b]);
+            gain * db_to_power(tilt * (b as f32 / (MEL_BANDS - 1) as f32 - 0.5) + eq_db)
+        })
         .collect();
     let noise = chance(rng, settings.noise_probability).then(|| {
         let level = 10f32.powf(range(rng, [-2.0, 0.5]));
@@ -172,6 +181,30 @@ pub fn training_item(
     labels
 }
 
+/// A random EQ curve over the mel bands, dB: straight lines between the first band, the last
+/// and one to four bands in between, each at a gain drawn from `±max_db`.
+fn eq_curve(rng: &mut ChaCha8Rng, max_db: f32) -> [f32; MEL_BANDS] {
+    let last = MEL_BANDS - 1;
+    let mut bands: Vec<usize> = (0..1 + below(rng, 4))
+        .map(|_| 1 + below(rng, last - 1))
+        .chain([0, last])
+        .collect();
+    bands.sort_unstable();
+    bands.dedup();
+    let points: Vec<(usize, f32)> = bands
+        .into_iter()
+        .map(|b| (b, range(rng, [-max_db, max_db])))
+        .collect();
+    let mut curve = [0.0; MEL_BANDS];
+    for pair in points.windows(2) {
+        let ((b0, g0), (b1, g1)) = (pair[0], pair[1]);
+        for (b, value) in curve.iter_mut().enumerate().take(b1 + 1).skip(b0) {
+            *value = g0 + (g1 - g0) * (b - b0) as f32 / (b1 - b0) as f32;
+        }
+    }
+    curve
+}
+
 fn to_energy(values: &mut [f32]) {
     for v in values {
         *v = (v.exp() - LOG_OFFSET).max(0.0);
@@ -200,6 +233,28 @@ mod tests {
         };
         assert_eq!(mix.official_targets()[..5], [1.0, 0.0, 1.0, 0.0, 0.0]);
         assert_eq!(mix.mask[..5], [true, false, true, false, true]);
+    }
+
+    #[test]
+    fn eq_curves_are_bounded_piecewise_lines_that_vary() {
+        use rand_core::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let curves: Vec<[f32; MEL_BANDS]> = (0..200).map(|_| eq_curve(&mut rng, 6.0)).collect();
+        for curve in &curves {
+            assert!(curve.iter().all(|g| g.abs() <= 6.0));
+            // Between knots a line: second differences vanish except at up to four inner knots.
+            let kinks = curve
+                .windows(3)
+                .filter(|w| (w[0] - 2.0 * w[1] + w[2]).abs() > 1e-3)
+                .count();
+            assert!(kinks <= 4, "{kinks} kinks");
+        }
+        let spread = curves
+            .iter()
+            .map(|c| c[0])
+            .fold(0.0f32, |m, g| m.max(g.abs()));
+        assert!(spread > 5.0, "edge gains reach near ±6 dB, got {spread}");
+        assert!(curves.iter().any(|c| c[20] != c[40]));
     }
 
     #[test]

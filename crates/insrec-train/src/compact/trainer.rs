@@ -10,7 +10,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_encoders::compact::{
-    CompactConfig, FORMAT, HeadKind, ModelDescription, flops_per_frame, write_dir,
+    BlockSpec, CompactConfig, FORMAT, HeadKind, ModelDescription, flops_per_frame, write_dir,
 };
 use insrec_eval::tune_thresholds;
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
@@ -35,6 +35,9 @@ use crate::trainer::append_line;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSettings {
     pub head: HeadKind,
+    /// The encoder's convolution blocks.
+    #[serde(default = "BlockSpec::default_list")]
+    pub blocks: Vec<BlockSpec>,
     pub epochs: usize,
     /// Clips per step (each gives ten frames).
     pub batch_clips: usize,
@@ -57,6 +60,7 @@ impl Default for TrainSettings {
     fn default() -> Self {
         Self {
             head: HeadKind::Tcn,
+            blocks: BlockSpec::default_list(),
             epochs: 30,
             batch_clips: 24,
             learning_rate: 3e-3,
@@ -184,6 +188,7 @@ pub fn train(
             let mut config = CompactConfig::with_head_kind(settings.head);
             config.encoder.input_mean = mean;
             config.encoder.input_std = std;
+            config.encoder.blocks.clone_from(&settings.blocks);
             device.seed(settings.seed);
             let model = Network::init(&config, settings.classifier.as_ref(), &device)?;
             let state = RunState {

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use insrec_encoders::compact::HeadKind;
+use insrec_encoders::compact::{
+    BlockSpec, CompactConfig, HeadKind, MAX_FLOPS_PER_FRAME, flops_per_frame,
+};
 use insrec_train::SplitPlan;
 use insrec_train::compact::{AudioClips, ClassifierSpec, TrainSettings, train};
 use insrec_zoo::{ClassifierConfig, ModelKind};
@@ -48,6 +50,7 @@ fn settings(
                     .find(|h| h.name() == value)
                     .with_context(|| format!("--set head={value}: expected mlp, tcn or bigru"))?;
             }
+            "blocks" => settings.blocks = BlockSpec::parse_list(value).map_err(|e| bad(&e))?,
             "batch_clips" => settings.batch_clips = value.parse().map_err(|e| bad(&e))?,
             "learning_rate" => settings.learning_rate = value.parse().map_err(|e| bad(&e))?,
             "weight_decay" => settings.weight_decay = value.parse().map_err(|e| bad(&e))?,
@@ -60,11 +63,12 @@ fn settings(
             "noise_probability" => a.noise_probability = value.parse().map_err(|e| bad(&e))?,
             "mask_probability" => a.mask_probability = value.parse().map_err(|e| bad(&e))?,
             "tilt_db" => a.tilt_db = value.parse().map_err(|e| bad(&e))?,
+            "eq_db" => a.eq_db = value.parse().map_err(|e| bad(&e))?,
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
-                "--set {key}: the compact model knows head, batch_clips, learning_rate, \
+                "--set {key}: the compact model knows head, blocks, batch_clips, learning_rate, \
                  weight_decay, warmup_steps, patience, max_train_clips, mix_probability, \
-                 noise_probability, mask_probability, tilt_db{}",
+                 noise_probability, mask_probability, tilt_db, eq_db{}",
                 if classifier.is_some() {
                     " (keys without `train.` configure the classifier)"
                 } else {
@@ -79,6 +83,12 @@ fn settings(
     }
     if settings.batch_clips == 0 || settings.epochs == 0 {
         bail!("batch_clips and epochs must be at least 1");
+    }
+    let mut config = CompactConfig::with_head_kind(settings.head);
+    config.encoder.blocks.clone_from(&settings.blocks);
+    let flops = flops_per_frame(&config);
+    if flops > MAX_FLOPS_PER_FRAME {
+        bail!("--set blocks: {flops} FLOPs per frame, over the budget of {MAX_FLOPS_PER_FRAME}");
     }
     Ok(settings)
 }
