@@ -180,16 +180,21 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
         "{}",
         stderr(&unknown)
     );
-    let too_big = compact(
-        &format!("synth:{}", dir.path().display()),
-        &["--set", "blocks=512:1"],
-    );
-    assert_eq!(too_big.status.code(), Some(2));
-    assert!(
-        stderr(&too_big).contains("over the budget"),
-        "{}",
-        stderr(&too_big)
-    );
+    // Too many operations at full resolution; too many parameters once the map is 1×1.
+    for (blocks, what) in [
+        ("blocks=512:1", "FLOPs per frame, over the budget"),
+        (
+            "blocks=32:2,64:2,128:2,256:2,768:2,768:1",
+            "parameters, over the budget",
+        ),
+    ] {
+        let too_big = compact(
+            &format!("synth:{}", dir.path().display()),
+            &["--set", blocks],
+        );
+        assert_eq!(too_big.status.code(), Some(2));
+        assert!(stderr(&too_big).contains(what), "{}", stderr(&too_big));
+    }
     assert!(!run.exists(), "a refused run wrote {}", run.display());
 }
 

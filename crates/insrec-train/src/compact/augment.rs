@@ -1,6 +1,6 @@
 //! Training-time augmentation on log-mel examples: clip mixing, gain, EQ (tilt and a random
-//! piecewise-linear curve), noise and time/frequency masking. Log-mel is `ln(mel + 0.01)`, so mixing and gain work on
-//! `exp(x) − 0.01`, the mel energies.
+//! piecewise-linear curve), noise and time/frequency masking. Log-mel is `ln(mel + 0.01)`, so
+//! mixing and gain work on `exp(x) − 0.01`, the mel energies.
 
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_data::Labels;

@@ -8,8 +8,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use burn::module::Module;
+use burn::tensor::Device;
 use insrec_encoders::compact::{
-    BlockSpec, CompactConfig, HeadKind, MAX_FLOPS_PER_FRAME, flops_per_frame,
+    BlockSpec, CompactConfig, HeadKind, MAX_FLOPS_PER_FRAME, MAX_PARAMS, flops_per_frame,
 };
 use insrec_train::SplitPlan;
 use insrec_train::compact::{AudioClips, ClassifierSpec, TrainSettings, train};
@@ -89,6 +91,10 @@ fn settings(
     let flops = flops_per_frame(&config);
     if flops > MAX_FLOPS_PER_FRAME {
         bail!("--set blocks: {flops} FLOPs per frame, over the budget of {MAX_FLOPS_PER_FRAME}");
+    }
+    let params = config.init(&Device::flex()).num_params();
+    if params > MAX_PARAMS {
+        bail!("--set blocks: {params} parameters, over the budget of {MAX_PARAMS}");
     }
     Ok(settings)
 }
