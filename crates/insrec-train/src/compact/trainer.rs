@@ -10,7 +10,8 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_encoders::compact::{
-    BlockSpec, CompactConfig, FORMAT, HeadKind, ModelDescription, flops_per_frame, write_dir,
+    BlockSpec, CompactConfig, FORMAT, HeadKind, MAX_FLOPS_PER_FRAME, MAX_PARAMS, ModelDescription,
+    flops_per_frame, write_dir,
 };
 use insrec_eval::tune_thresholds;
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
@@ -54,6 +55,34 @@ pub struct TrainSettings {
     /// sequences and learns with it (clip BCE added to the frame head's loss).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classifier: Option<ClassifierSpec>,
+}
+
+impl TrainSettings {
+    /// The model these settings train (head and encoder blocks), refused when it is over the
+    /// compute or parameter budget.
+    pub fn model_config(&self) -> Result<CompactConfig> {
+        let mut config = CompactConfig::with_head_kind(self.head);
+        config.encoder.blocks.clone_from(&self.blocks);
+        let over = |reason: String| {
+            TrainError::Run(crate::error::TrainError::BadSetting {
+                key: "blocks".into(),
+                reason,
+            })
+        };
+        let flops = flops_per_frame(&config);
+        if flops > MAX_FLOPS_PER_FRAME {
+            return Err(over(format!(
+                "{flops} FLOPs per frame, over the budget of {MAX_FLOPS_PER_FRAME}"
+            )));
+        }
+        let params = config.init(&Device::flex()).num_params();
+        if params > MAX_PARAMS {
+            return Err(over(format!(
+                "{params} parameters, over the budget of {MAX_PARAMS}"
+            )));
+        }
+        Ok(config)
+    }
 }
 
 impl Default for TrainSettings {
@@ -185,10 +214,9 @@ pub fn train(
         Some(resumed) => resumed,
         None => {
             let (mean, std) = train_bank.statistics();
-            let mut config = CompactConfig::with_head_kind(settings.head);
+            let mut config = settings.model_config()?;
             config.encoder.input_mean = mean;
             config.encoder.input_std = std;
-            config.encoder.blocks.clone_from(&settings.blocks);
             device.seed(settings.seed);
             let model = Network::init(&config, settings.classifier.as_ref(), &device)?;
             let state = RunState {

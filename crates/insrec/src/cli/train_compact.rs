@@ -8,11 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use burn::module::Module;
-use burn::tensor::Device;
-use insrec_encoders::compact::{
-    BlockSpec, CompactConfig, HeadKind, MAX_FLOPS_PER_FRAME, MAX_PARAMS, flops_per_frame,
-};
+use insrec_encoders::compact::{BlockSpec, HeadKind};
 use insrec_train::SplitPlan;
 use insrec_train::compact::{AudioClips, ClassifierSpec, TrainSettings, train};
 use insrec_zoo::{ClassifierConfig, ModelKind};
@@ -86,16 +82,8 @@ fn settings(
     if settings.batch_clips == 0 || settings.epochs == 0 {
         bail!("batch_clips and epochs must be at least 1");
     }
-    let mut config = CompactConfig::with_head_kind(settings.head);
-    config.encoder.blocks.clone_from(&settings.blocks);
-    let flops = flops_per_frame(&config);
-    if flops > MAX_FLOPS_PER_FRAME {
-        bail!("--set blocks: {flops} FLOPs per frame, over the budget of {MAX_FLOPS_PER_FRAME}");
-    }
-    let params = config.init(&Device::flex()).num_params();
-    if params > MAX_PARAMS {
-        bail!("--set blocks: {params} parameters, over the budget of {MAX_PARAMS}");
-    }
+    // Refused here, before the dataset is read, rather than after loading it.
+    settings.model_config()?;
     Ok(settings)
 }
 
