@@ -121,8 +121,32 @@ pub enum EvalSide {
     /// The test side of the split. Under the seed protocol a last partial batch of 128 is left
     /// out, as the seed's test loop does (unless no full batch exists).
     Test,
+    /// The validation side of the split.
+    Valid,
+    /// The training side of the split.
+    Train,
     /// Every clip of the dataset.
     All,
+}
+
+impl EvalSide {
+    /// How a report names the clips: e.g. "test side of the official split".
+    pub fn describe(self, split: SplitKind) -> String {
+        match self {
+            Self::All => "all clips".to_owned(),
+            side => format!("{} side of the {split:?} split", side.name()).to_lowercase(),
+        }
+    }
+
+    /// The side's name: "test", "validation", "training" or "any".
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Test => "test",
+            Self::Valid => "validation",
+            Self::Train => "training",
+            Self::All => "any",
+        }
+    }
 }
 
 /// Batch size of the seed's test loop, which skips a last partial batch.
@@ -151,11 +175,19 @@ pub fn evaluate(
             }
             (test, Some(splits))
         }
+        EvalSide::Valid => {
+            let splits = data.splits(plan)?;
+            (splits.val.clone(), Some(splits))
+        }
+        EvalSide::Train => {
+            let splits = data.splits(plan)?;
+            (splits.train.clone(), Some(splits))
+        }
     };
     if rows.is_empty() {
         return Err(TrainError::EmptySplit {
             dataset: dataset.name(),
-            side: "test",
+            side: side.name(),
         });
     }
     let thresholds = match (tune, &splits) {
@@ -172,13 +204,9 @@ pub fn evaluate(
         }
     };
     let scored = score(&model.classifier, dataset, &rows, loss, batch, device)?;
-    let side_name = match side {
-        EvalSide::Test => format!("test side of the {:?} split", plan.split).to_lowercase(),
-        EvalSide::All => "all clips".to_owned(),
-    };
     Ok(EvalReport::new(
         model.classifier.kind().name(),
-        format!("{} ({side_name})", data.spec),
+        format!("{} ({})", data.spec, side.describe(plan.split)),
         &scored.predictions,
         thresholds.as_ref(),
     )?)

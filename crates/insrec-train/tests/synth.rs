@@ -125,6 +125,15 @@ fn synthesized_corpus_trains_through_an_encoder_with_a_cache() {
         report.official.per_class.iter().all(|c| c.observed == 8),
         "synth labels are all known"
     );
+    for (side, clips) in [
+        (EvalSide::Valid, splits.val.len()),
+        (EvalSide::Train, splits.train.len()),
+    ] {
+        let report = evaluate(&model, &data, &model.split_plan(), side, false, &device)
+            .expect("eval a side");
+        assert_eq!(report.clips, clips, "{side:?}");
+        assert!(report.dataset.contains(side.name()), "{}", report.dataset);
+    }
 }
 
 #[test]

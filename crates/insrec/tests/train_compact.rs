@@ -110,6 +110,53 @@ fn trains_exports_analyzes_and_resumes() {
         "{report}"
     );
 
+    // `insrec eval` of the exported model: its own thresholds on the validation side (2 clips),
+    // thresholds tuned there, and every clip.
+    let model = run.join("model");
+    let report = dir.path().join("eval.json");
+    let eval = eval_compact(
+        &model,
+        &corpus,
+        &["--side", "valid", "--json", path_str(&report)],
+    );
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let table = String::from_utf8_lossy(&eval.stdout);
+    assert!(
+        table.contains("2 clips, thresholds the model's own"),
+        "{table}"
+    );
+    assert!(table.contains("frame-level (×100): mAP"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("eval JSON")).expect("JSON");
+    assert_eq!(json["thresholds"], "model");
+    assert!(json["frame_map"].as_f64().is_some(), "{json}");
+    assert!(
+        json["dataset"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("(validation side of the official split)")),
+        "{json}"
+    );
+    let no_test = eval_compact(&model, &corpus, &[]);
+    assert_eq!(no_test.status.code(), Some(2));
+    assert!(
+        stderr(&no_test).contains("the test side of the split has no clip"),
+        "{}",
+        stderr(&no_test)
+    );
+    let tuned = eval_compact(&model, &corpus, &["--side", "valid", "--tune-thresholds"]);
+    assert!(tuned.status.success(), "{}", stderr(&tuned));
+    assert!(
+        String::from_utf8_lossy(&tuned.stdout).contains("thresholds tuned on validation"),
+        "{}",
+        String::from_utf8_lossy(&tuned.stdout)
+    );
+    let all = eval_compact(&model, &corpus, &["--split", "all"]);
+    assert!(all.status.success(), "{}", stderr(&all));
+    assert!(String::from_utf8_lossy(&all.stdout).contains("8 clips"));
+    let both = eval_compact(&model, &corpus, &["--split", "all", "--side", "train"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(stderr(&both).contains("--split all"), "{}", stderr(&both));
+
     let again = train(&corpus, &run, &["--epochs", "1"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("--resume"), "{}", stderr(&again));
@@ -133,6 +180,52 @@ fn trains_exports_analyzes_and_resumes() {
         stderr(&resumed)
     );
     assert_eq!(log_lines(&run), 2);
+}
+
+/// `insrec eval --model MODEL --data synth:CORPUS` with `extra` arguments.
+fn eval_compact(model: &Path, corpus: &Path, extra: &[&str]) -> Output {
+    let data = format!("synth:{}", corpus.display());
+    let mut args = vec!["eval", "--model", path_str(model), "--data", &data];
+    args.extend_from_slice(extra);
+    insrec(&args)
+}
+
+/// The embedded default on a corpus it never saw (other clips, same SoundFont as its training
+/// data): it must recognise what plays, clip and frame by frame.
+#[test]
+fn evaluates_the_embedded_default_on_a_corpus() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = corpus(dir.path());
+    let report = dir.path().join("eval.json");
+    let out = eval_compact(
+        Path::new("default"),
+        &corpus,
+        &["--split", "all", "--json", path_str(&report)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("eval JSON")).expect("JSON");
+    assert_eq!(json["model"], "default");
+    assert_eq!(json["clips"], 8);
+    let clip_map = json["official"]["mean_average_precision"].as_f64();
+    let frame_map = json["frame_map"].as_f64();
+    assert!(clip_map.is_some_and(|m| m > 0.6), "clip mAP {clip_map:?}");
+    assert!(
+        frame_map.is_some_and(|m| m > 0.5),
+        "frame mAP {frame_map:?}"
+    );
+
+    let zoo_input = eval_compact(
+        Path::new("default"),
+        &corpus,
+        &["--encoder", "vggish", "--split", "all"],
+    );
+    assert_eq!(zoo_input.status.code(), Some(2));
+    assert!(
+        stderr(&zoo_input).contains("reads the dataset's audio"),
+        "{}",
+        stderr(&zoo_input)
+    );
 }
 
 #[test]

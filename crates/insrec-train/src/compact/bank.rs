@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use super::data::{ClipAudio, ClipLabels, ClipSet};
 use super::error::{Result, TrainError};
 use crate::embed::first_clip;
+use crate::progress::counter;
 
 /// STFT frames of a 10 s clip at 16 kHz (1 + (160 000 − 400) / 160).
 pub const ROWS_PER_CLIP: usize = 998;
@@ -36,8 +37,15 @@ pub struct MelBank {
 }
 
 impl MelBank {
-    /// Reads and analyses the clips of `set` in parallel.
-    pub fn load(set: &ClipSet, bar: &ProgressBar) -> Result<Self> {
+    /// Reads and analyses the clips of `set` in parallel, behind a progress bar labelled `what`.
+    pub fn load(set: &ClipSet, what: &str) -> Result<Self> {
+        let bar = counter(true, set.len(), what);
+        let bank = Self::load_with(set, &bar);
+        bar.finish_and_clear();
+        bank
+    }
+
+    fn load_with(set: &ClipSet, bar: &ProgressBar) -> Result<Self> {
         let per_clip: Vec<Vec<u16>> = (0..set.len())
             .into_par_iter()
             .map(|i| {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_data::{
-    Dataset, FeatureScale, FeatureSource, LabelledFolder, Labels, OpenMic, OpenMicOptions,
+    Dataset, FeatureScale, FeatureSource, LabelledFolder, Labels, OpenMic, OpenMicOptions, Splits,
 };
 use insrec_synth::{Split, SynthCorpus};
 
@@ -124,84 +124,13 @@ impl AudioClips {
     /// Reads the labels of the dataset `spec` and splits it by `plan`. Fails when the train or
     /// validation side is empty, or (OpenMIC) when a clip's audio is missing.
     pub fn open(spec: &DataSpec, plan: &SplitPlan) -> Result<Self> {
-        let name = spec.to_string();
-        let bad = |reason: String| crate::error::TrainError::BadDataSpec {
-            spec: name.clone(),
-            reason,
-        };
-        let (splits, all) = match spec.kind {
-            DataKind::Synth => {
-                let corpus = Arc::new(SynthCorpus::open(&spec.path)?);
-                let sides: Vec<Split> = corpus.clips().iter().map(|c| c.split).collect();
-                let all = ClipSet {
-                    labels: ClipLabels::Frames(
-                        (0..corpus.len()).map(|i| corpus.frame_labels(i)).collect(),
-                    ),
-                    audio: ClipAudio::Corpus {
-                        indices: (0..corpus.len()).collect(),
-                        corpus,
-                    },
-                };
-                (plan.corpus(&sides), all)
-            }
-            DataKind::Folder => {
-                let folder =
-                    LabelledFolder::load(&spec.path).map_err(crate::error::TrainError::from)?;
-                let keys: Vec<&str> = folder.keys().iter().map(String::as_str).collect();
-                let splits = plan.keyed(&keys, &name)?;
-                let all = ClipSet {
-                    audio: ClipAudio::Files(folder.paths().to_vec()),
-                    labels: ClipLabels::Clips(folder.labels().to_vec()),
-                };
-                (splits, all)
-            }
-            DataKind::OpenMic => {
-                let openmic = OpenMic::load(
-                    &spec.path,
-                    &OpenMicOptions {
-                        features: FeatureSource::ReleaseX,
-                        scale: FeatureScale::Unit,
-                    },
-                )
-                .map_err(crate::error::TrainError::from)?;
-                let splits = openmic
-                    .splits(plan.openmic_rule())
-                    .map_err(crate::error::TrainError::from)?;
-                let paths: Vec<PathBuf> = openmic
-                    .keys()
-                    .iter()
-                    .map(|k| openmic.audio_path(k))
-                    .collect();
-                let missing: Vec<&PathBuf> = paths.iter().filter(|p| !p.is_file()).collect();
-                if let Some(first) = missing.first() {
-                    return Err(bad(format!(
-                        "{} of {} clips have no audio (first: {}); learning an encoder needs \
-                         the release's audio/ folder",
-                        missing.len(),
-                        paths.len(),
-                        first.display()
-                    ))
-                    .into());
-                }
-                let labels: Vec<Labels> = (0..openmic.len())
-                    .map(|r| {
-                        openmic
-                            .labels(r)
-                            .ok_or_else(|| bad(format!("row {r} has no labels")))
-                    })
-                    .collect::<std::result::Result<_, _>>()?;
-                let all = ClipSet {
-                    audio: ClipAudio::Files(paths),
-                    labels: ClipLabels::Clips(labels),
-                };
-                (splits, all)
-            }
-        };
+        let (all, splits) = read(spec, Some(plan))?;
+        let splits = splits.ok_or(TrainError::EmptySplit("train"))?;
         let clips = Self {
             train: all.select(&splits.train),
             valid: all.select(&splits.val),
             test: all.select(&splits.test),
-            name,
+            name: spec.to_string(),
             split: plan.clone(),
         };
         if clips.train.is_empty() {
@@ -212,4 +141,89 @@ impl AudioClips {
         }
         Ok(clips)
     }
+
+    /// Every clip of the dataset `spec`, unsplit (or, OpenMIC, when a clip's audio is missing, an
+    /// error).
+    pub fn all(spec: &DataSpec) -> Result<ClipSet> {
+        Ok(read(spec, None)?.0)
+    }
+}
+
+/// The clips of the dataset `spec`, and their split by `plan` when one is given.
+fn read(spec: &DataSpec, plan: Option<&SplitPlan>) -> Result<(ClipSet, Option<Splits>)> {
+    let name = spec.to_string();
+    let bad = |reason: String| crate::error::TrainError::BadDataSpec {
+        spec: name.clone(),
+        reason,
+    };
+    let (splits, all) = match spec.kind {
+        DataKind::Synth => {
+            let corpus = Arc::new(SynthCorpus::open(&spec.path)?);
+            let sides: Vec<Split> = corpus.clips().iter().map(|c| c.split).collect();
+            let all = ClipSet {
+                labels: ClipLabels::Frames(
+                    (0..corpus.len()).map(|i| corpus.frame_labels(i)).collect(),
+                ),
+                audio: ClipAudio::Corpus {
+                    indices: (0..corpus.len()).collect(),
+                    corpus,
+                },
+            };
+            (plan.map(|p| p.corpus(&sides)), all)
+        }
+        DataKind::Folder => {
+            let folder =
+                LabelledFolder::load(&spec.path).map_err(crate::error::TrainError::from)?;
+            let keys: Vec<&str> = folder.keys().iter().map(String::as_str).collect();
+            let splits = plan.map(|p| p.keyed(&keys, &name)).transpose()?;
+            let all = ClipSet {
+                audio: ClipAudio::Files(folder.paths().to_vec()),
+                labels: ClipLabels::Clips(folder.labels().to_vec()),
+            };
+            (splits, all)
+        }
+        DataKind::OpenMic => {
+            let openmic = OpenMic::load(
+                &spec.path,
+                &OpenMicOptions {
+                    features: FeatureSource::ReleaseX,
+                    scale: FeatureScale::Unit,
+                },
+            )
+            .map_err(crate::error::TrainError::from)?;
+            let splits = plan
+                .map(|p| openmic.splits(p.openmic_rule()))
+                .transpose()
+                .map_err(crate::error::TrainError::from)?;
+            let paths: Vec<PathBuf> = openmic
+                .keys()
+                .iter()
+                .map(|k| openmic.audio_path(k))
+                .collect();
+            let missing: Vec<&PathBuf> = paths.iter().filter(|p| !p.is_file()).collect();
+            if let Some(first) = missing.first() {
+                return Err(bad(format!(
+                    "{} of {} clips have no audio (first: {}); learning an encoder needs \
+                         the release's audio/ folder",
+                    missing.len(),
+                    paths.len(),
+                    first.display()
+                ))
+                .into());
+            }
+            let labels: Vec<Labels> = (0..openmic.len())
+                .map(|r| {
+                    openmic
+                        .labels(r)
+                        .ok_or_else(|| bad(format!("row {r} has no labels")))
+                })
+                .collect::<std::result::Result<_, _>>()?;
+            let all = ClipSet {
+                audio: ClipAudio::Files(paths),
+                labels: ClipLabels::Clips(labels),
+            };
+            (splits, all)
+        }
+    };
+    Ok((all, splits))
 }

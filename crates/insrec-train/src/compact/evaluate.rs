@@ -4,6 +4,7 @@
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
+use insrec_encoders::compact::CompactModel;
 use insrec_eval::{OfficialMetrics, Predictions};
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
 use insrec_pipeline::file_scores;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::ITEM_LEN;
 use super::bank::MelBank;
-use super::data::ClipLabels;
+use super::data::{ClipLabels, ClipSet};
 use super::error::Result;
 use super::network::Network;
 
@@ -107,6 +108,17 @@ impl SplitPredictions {
         }
         Ok(Self { clips, frames })
     }
+}
+
+/// Predictions of a trained compact model (encoder + frame head, e.g. the embedded default) on
+/// the first 10 s of each of `clips`, scored as `insrec analyze` scores a file.
+pub fn predict(model: CompactModel, clips: &ClipSet, device: &Device) -> Result<SplitPredictions> {
+    let bank = MelBank::load(clips, "log-mel")?;
+    let network = Network {
+        compact: model,
+        classifier: None,
+    };
+    SplitPredictions::new(&network, &bank, device)
 }
 
 /// Headline numbers of a split.

@@ -14,6 +14,6 @@ mod trainer;
 pub use augment::Augmentation;
 pub use data::{AudioClips, ClipAudio, ClipLabels, ClipSet};
 pub use error::{Result, TrainError};
-pub use evaluate::SplitMetrics;
+pub use evaluate::{SplitMetrics, SplitPredictions, predict};
 pub use network::ClassifierSpec;
 pub use trainer::{CLASSIFIER_FILE, TrainOutcome, TrainSettings, train, trained_split};

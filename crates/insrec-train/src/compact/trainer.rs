@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::{Augmentation, ITEM_LEN, ItemLabels, training_item};
 use super::bank::MelBank;
-use super::data::{AudioClips, ClipSet};
+use super::data::AudioClips;
 use super::error::{Result, TrainError};
 use super::evaluate::{SplitMetrics, SplitPredictions};
 use super::network::{ClassifierSpec, Network, Outputs};
@@ -199,8 +199,8 @@ pub fn train(
     if train_set.is_empty() {
         return Err(TrainError::EmptySplit("train"));
     }
-    let train_bank = load_bank(&train_set, "log-mel train")?;
-    let valid_bank = load_bank(&data.valid, "log-mel valid")?;
+    let train_bank = MelBank::load(&train_set, "log-mel train")?;
+    let valid_bank = MelBank::load(&data.valid, "log-mel valid")?;
     tracing::info!(
         data = data.name,
         train = train_bank.len(),
@@ -318,13 +318,6 @@ pub fn train(
 }
 
 /// The log-mel bank of `set`, with a progress bar.
-fn load_bank(set: &ClipSet, what: &str) -> Result<MelBank> {
-    let bar = counter(true, set.len(), what);
-    let bank = MelBank::load(set, &bar);
-    bar.finish_and_clear();
-    bank
-}
-
 fn optimizer_config(settings: &TrainSettings) -> AdamWConfig {
     AdamWConfig::new().with_weight_decay(settings.weight_decay)
 }
@@ -651,7 +644,7 @@ fn export(
     let test = if data.test.is_empty() {
         None
     } else {
-        let bank = load_bank(&data.test, "log-mel test")?;
+        let bank = MelBank::load(&data.test, "log-mel test")?;
         Some(SplitMetrics::new(
             &SplitPredictions::new(&model, &bank, device)?,
             &thresholds,

@@ -4,21 +4,25 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use insrec_eval::EvalReport;
-use insrec_train::compact::{CLASSIFIER_FILE, trained_split};
-use insrec_train::{EvalSide, SplitKind, TrainedModel};
+use insrec_encoders::compact::{ModelDescription, load_model};
+use insrec_eval::{EvalReport, ThresholdSource, tune_thresholds};
+use insrec_train::compact::{AudioClips, CLASSIFIER_FILE, predict, trained_split};
+use insrec_train::{DEFAULT_SEED, EvalSide, SplitKind, SplitPlan, TrainedModel};
 
 use super::device::DeviceArgs;
 use super::encoders::compact_encoder;
+use super::recognizers;
 use super::train::DataArgs;
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// A run folder written by `insrec train` (or a model .safetensors), or the model folder of an
-    /// end-to-end run (its encoder is used unless --encoder names another).
-    #[arg(long, value_name = "DIR")]
+    /// `default` (the embedded model) or the model folder of `insrec train --model compact`
+    /// (scored on each clip's first 10 s as `insrec analyze` scores a file); a run folder written
+    /// by `insrec train` (or a model .safetensors); or the model folder of an end-to-end run (its
+    /// encoder is used unless --encoder names another).
+    #[arg(long, value_name = "default|DIR")]
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
@@ -28,6 +32,9 @@ pub struct EvalArgs {
     /// (default: the split the model was trained with).
     #[arg(long, value_enum)]
     pub split: Option<EvalSplit>,
+    /// Which side of the split to score (default: test); not with `--split all`.
+    #[arg(long, value_enum)]
+    pub side: Option<Side>,
     /// Per-class thresholds maximising F1 on the validation side (else 0.5).
     #[arg(long)]
     pub tune_thresholds: bool,
@@ -43,7 +50,39 @@ pub enum EvalSplit {
     All,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Side {
+    Test,
+    Valid,
+    Train,
+}
+
+impl EvalArgs {
+    /// The clips `--split` and `--side` pick, and the split protocol to use instead of the
+    /// model's own (if any).
+    fn side(&self) -> anyhow::Result<(EvalSide, Option<SplitKind>)> {
+        let side = match self.side {
+            None | Some(Side::Test) => EvalSide::Test,
+            Some(Side::Valid) => EvalSide::Valid,
+            Some(Side::Train) => EvalSide::Train,
+        };
+        Ok(match self.split {
+            Some(EvalSplit::All) if self.side.is_some() => {
+                bail!("--side picks a side of a split; --split all scores every clip")
+            }
+            Some(EvalSplit::All) => (EvalSide::All, None),
+            Some(EvalSplit::Official) => (side, Some(SplitKind::Official)),
+            Some(EvalSplit::Seed) => (side, Some(SplitKind::Seed)),
+            None => (side, None),
+        })
+    }
+}
+
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let (side, split) = args.side()?;
+    if let Some((description, weights)) = recognizers::compact(&args.model.to_string_lossy())? {
+        return run_compact(&args, description, &weights, side, split);
+    }
     let device = args.device.device()?;
     // The model folder of an end-to-end run brings its own encoder and the split it learnt on.
     let classifier = args.model.join(CLASSIFIER_FILE);
@@ -61,22 +100,82 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("loading the model {}", args.model.display()))?;
     let data = args.data.load_with(encoder)?;
     let mut plan = trained_on.unwrap_or_else(|| model.split_plan());
-    let side = match args.split {
-        Some(EvalSplit::All) => EvalSide::All,
-        Some(EvalSplit::Official) => {
-            plan.split = SplitKind::Official;
-            EvalSide::Test
-        }
-        Some(EvalSplit::Seed) => {
-            plan.split = SplitKind::Seed;
-            EvalSide::Test
-        }
-        None => EvalSide::Test,
-    };
+    if let Some(split) = split {
+        plan.split = split;
+    }
     let report = insrec_train::evaluate(&model, &data, &plan, side, args.tune_thresholds, &device)?;
-    print!("{}", render(&report));
+    write(&args, &report)
+}
+
+/// A compact model (encoder + frame head) on the audio of `--data`: clip metrics at the model's
+/// thresholds (or tuned on the dataset's validation side), and frame mAP where frames are labelled.
+fn run_compact(
+    args: &EvalArgs,
+    description: ModelDescription,
+    weights: &[u8],
+    side: EvalSide,
+    split: Option<SplitKind>,
+) -> anyhow::Result<ExitCode> {
+    if args.data.embeddings.is_some() || args.data.encoding.encoder.is_some() {
+        bail!("a compact model reads the dataset's audio: drop --embeddings and --encoder");
+    }
+    let device = args.device.device()?;
+    let spec = &args.data.data;
+    let mut plan = trained_split(&description)
+        .unwrap_or_else(|| SplitPlan::new(SplitKind::Official, DEFAULT_SEED));
+    if let Some(split) = split {
+        plan.split = split;
+    }
+    let (clips, valid) = if side == EvalSide::All {
+        if args.tune_thresholds {
+            bail!("--tune-thresholds needs a validation side; evaluate a side, not --split all");
+        }
+        (AudioClips::all(spec)?, None)
+    } else {
+        let data = AudioClips::open(spec, &plan)?;
+        let valid = args.tune_thresholds.then(|| data.valid.clone());
+        let clips = match side {
+            EvalSide::Valid => data.valid,
+            EvalSide::Train => data.train,
+            EvalSide::Test | EvalSide::All => data.test,
+        };
+        (clips, valid)
+    };
+    if clips.is_empty() {
+        bail!(
+            "{spec}: the {} side of the split has no clip; `--split all` scores every clip",
+            side.name()
+        );
+    }
+    let model = load_model(&description, weights, &device)?;
+    let (thresholds, source) = match valid {
+        Some(valid) => {
+            let predictions = predict(model.clone(), &valid, &device)?;
+            (tune_thresholds(&predictions.clips), ThresholdSource::Tuned)
+        }
+        None => (description.thresholds, ThresholdSource::Model),
+    };
+    let predictions = predict(model, &clips, &device)?;
+    let name = if args.model.as_os_str() == recognizers::DEFAULT {
+        description.name
+    } else {
+        args.model.display().to_string()
+    };
+    let dataset = format!("{spec} ({})", side.describe(plan.split));
+    let mut report =
+        EvalReport::with_thresholds(name, dataset, &predictions.clips, &thresholds, source)?;
+    if let Some(frames) = &predictions.frames {
+        report.frame_map =
+            insrec_eval::official::evaluate(frames, &thresholds)?.mean_average_precision;
+    }
+    write(args, &report)
+}
+
+/// Prints the report, and writes it as JSON with `--json`.
+fn write(args: &EvalArgs, report: &EvalReport) -> anyhow::Result<ExitCode> {
+    print!("{}", render(report));
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report)?;
+        let json = serde_json::to_string_pretty(report)?;
         std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -93,10 +192,10 @@ pub fn render(report: &EvalReport) -> String {
         report.model,
         report.dataset,
         report.clips,
-        if report.tuned_thresholds {
-            "tuned on validation"
-        } else {
-            "0.5"
+        match report.thresholds {
+            ThresholdSource::Fixed => "0.5",
+            ThresholdSource::Tuned => "tuned on validation",
+            ThresholdSource::Model => "the model's own (tuned on its training validation split)",
         }
     );
     let _ = writeln!(
@@ -127,6 +226,9 @@ pub fn render(report: &EvalReport) -> String {
         pct(o.macro_precision).trim(),
         pct(o.macro_recall).trim()
     );
+    if let Some(frame_map) = report.frame_map {
+        let _ = writeln!(out, "frame-level (×100): mAP {:.2}", frame_map * 100.0);
+    }
     let s = &report.seed;
     let _ = writeln!(
         out,

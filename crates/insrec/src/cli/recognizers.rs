@@ -1,11 +1,12 @@
 //! Resolving `--model` to a ready [`Recognizer`]: the embedded default, a compact model folder,
 //! or a zoo classifier behind the encoder it was trained on.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use burn::tensor::Device;
-use insrec_encoders::compact::{ModelDescription, read_dir, recognizer};
+use insrec_encoders::compact::{MODEL_JSON, ModelDescription, read_dir, recognizer};
 use insrec_pipeline::Recognizer;
 use insrec_train::TrainedModel;
 use insrec_train::compact::CLASSIFIER_FILE;
@@ -24,9 +25,7 @@ const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../models/default/weights.bpk"
 /// `insrec train --model NAME --end-to-end` (the same + classifier.safetensors).
 pub fn load(model: &str) -> anyhow::Result<Recognizer> {
     if model == DEFAULT {
-        let description = ModelDescription::from_json(DEFAULT_JSON)
-            .context("the embedded default model is damaged")?;
-        return recognizer(description, DEFAULT_WEIGHTS)
+        return recognizer(embedded()?, DEFAULT_WEIGHTS)
             .context("the embedded default model is damaged");
     }
     let path = Path::new(model);
@@ -52,6 +51,31 @@ pub fn load(model: &str) -> anyhow::Result<Recognizer> {
     }
     let (description, weights) = read_dir(path).with_context(|| format!("model {model:?}"))?;
     recognizer(description, &weights).with_context(|| format!("model {model:?}"))
+}
+
+/// The compact model `model` names, as description and weights: `default` (embedded) or a model
+/// folder of `insrec train --model compact`; `None` for anything else (a zoo classifier, an
+/// end-to-end run's model folder, a path that does not exist).
+pub fn compact(model: &str) -> anyhow::Result<Option<(ModelDescription, Cow<'static, [u8]>)>> {
+    if model == DEFAULT {
+        return Ok(Some((embedded()?, Cow::Borrowed(DEFAULT_WEIGHTS))));
+    }
+    let path = Path::new(model);
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    if !dir.join(MODEL_JSON).is_file() || dir.join(CLASSIFIER_FILE).is_file() {
+        return Ok(None);
+    }
+    let (description, weights) = read_dir(dir).with_context(|| format!("model {model:?}"))?;
+    Ok(Some((description, Cow::Owned(weights))))
+}
+
+/// The embedded default model's description.
+fn embedded() -> anyhow::Result<ModelDescription> {
+    ModelDescription::from_json(DEFAULT_JSON).context("the embedded default model is damaged")
 }
 
 /// The zoo classifier `model` (a run folder of `insrec train` or its `.safetensors`) reading the
