@@ -39,7 +39,7 @@ pub fn flops_per_frame(config: &CompactConfig) -> u64 {
         }
         channels = block.channels;
     }
-    macs += (channels * enc.embedding_dim) as u64;
+    macs += (enc.pooled_width() * enc.embedding_dim) as u64;
     let head = &config.head;
     let (d, hid) = (head.input_dim, head.hidden);
     macs += match head.kind {

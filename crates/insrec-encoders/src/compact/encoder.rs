@@ -9,6 +9,7 @@ use burn::nn::{
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
+use serde::{Deserialize, Serialize};
 
 use super::conv::{channel_last, conv3x3};
 use super::norm::batch_norm;
@@ -57,6 +58,31 @@ impl BlockSpec {
     }
 }
 
+/// How the last feature map `[time, bands, channels]` becomes the embedding's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pooling {
+    /// Mean over time and frequency: one value per channel.
+    Global,
+    /// Mean over time per frequency band, so that the projection knows where in the spectrum a
+    /// feature is (as VGGish's fully connected layers do).
+    Bands,
+    /// Mean and maximum over time per frequency band (a short note's onset is not averaged away).
+    BandsMax,
+}
+
+impl Pooling {
+    pub const ALL: [Self; 3] = [Self::Global, Self::Bands, Self::BandsMax];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Global => "global",
+            Self::Bands => "bands",
+            Self::BandsMax => "bands_max",
+        }
+    }
+}
+
 /// Hyper-parameters of [`CompactEncoder`].
 #[derive(Config, Debug, PartialEq)]
 pub struct CompactEncoderConfig {
@@ -77,6 +103,10 @@ pub struct CompactEncoderConfig {
     /// gradients) far slower than full ones, so full convolutions train faster here.
     #[config(default = false)]
     pub separable: bool,
+    /// How the last feature map is pooled into the embedding's input (`None`: global, as in
+    /// models written before this could be chosen).
+    #[config(default = "None")]
+    pub pooling: Option<Pooling>,
     /// Width of the embedding.
     #[config(default = 128)]
     pub embedding_dim: usize,
@@ -110,7 +140,9 @@ impl CompactEncoderConfig {
             stem,
             stem_norm: BatchNormConfig::new(self.stem_channels).init(device),
             blocks,
-            embedding: LinearConfig::new(channels, self.embedding_dim).init(device),
+            embedding: LinearConfig::new(self.pooled_width(), self.embedding_dim).init(device),
+            per_band: self.pooling() != Pooling::Global,
+            time_max: self.pooling() == Pooling::BandsMax,
             time_pool: self.time_pool.max(1),
             input_mean: self.input_mean as f32,
             input_scale: (1.0 / self.input_std) as f32,
@@ -122,6 +154,28 @@ impl CompactEncoderConfig {
         self.blocks
             .last()
             .map_or(self.stem_channels, |b| b.channels)
+    }
+
+    /// Frequency bands of the last feature map.
+    pub fn last_bands(&self) -> usize {
+        self.blocks
+            .iter()
+            .fold(MEL_BANDS.div_ceil(2), |w, b| w.div_ceil(b.stride))
+    }
+
+    /// How the last feature map is pooled.
+    pub fn pooling(&self) -> Pooling {
+        self.pooling.unwrap_or(Pooling::Global)
+    }
+
+    /// Width of the pooled last map, the embedding projection's input.
+    pub fn pooled_width(&self) -> usize {
+        let channels = self.last_channels();
+        match self.pooling() {
+            Pooling::Global => channels,
+            Pooling::Bands => channels * self.last_bands(),
+            Pooling::BandsMax => 2 * channels * self.last_bands(),
+        }
     }
 }
 
@@ -220,6 +274,10 @@ pub struct CompactEncoder {
     pub stem_norm: BatchNorm,
     pub blocks: Vec<ConvBlock>,
     pub embedding: Linear,
+    /// Pool over time only, keeping the frequency bands ([`Pooling::Bands`]).
+    pub per_band: bool,
+    /// Add the maximum over time to the mean ([`Pooling::BandsMax`]).
+    pub time_max: bool,
     pub time_pool: usize,
     pub input_mean: f32,
     pub input_scale: f32,
@@ -242,15 +300,74 @@ impl CompactEncoder {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        let [_, _, _, channels] = x.dims();
-        let pooled = x.mean_dim(2).mean_dim(1).reshape([n, channels]);
+        let [_, _, bands, channels] = x.dims();
+        let pooled = if !self.per_band {
+            x.mean_dim(2).mean_dim(1).reshape([n, channels])
+        } else if self.time_max {
+            Tensor::cat(
+                vec![
+                    x.clone().mean_dim(1).reshape([n, bands * channels]),
+                    x.max_dim(1).reshape([n, bands * channels]),
+                ],
+                1,
+            )
+        } else {
+            x.mean_dim(1).reshape([n, bands * channels])
+        };
         self.embedding.forward(pooled)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::BlockSpec;
+    use burn::tensor::{Device, Tensor, TensorData};
+    use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
+
+    use super::{BlockSpec, CompactEncoderConfig, Pooling};
+    use crate::compact::{CompactConfig, HeadKind, flops_per_frame};
+
+    #[test]
+    fn pooling_sets_the_projection_width_and_older_configs_read_as_global() {
+        let device = Device::flex();
+        let input = Tensor::<3>::from_data(
+            TensorData::new(
+                (0..2 * EXAMPLE_FRAMES * MEL_BANDS)
+                    .map(|i| ((i % 97) as f32 / 97.0).sin())
+                    .collect::<Vec<_>>(),
+                [2, EXAMPLE_FRAMES, MEL_BANDS],
+            ),
+            &device,
+        );
+        let mut flops = Vec::new();
+        for (pooling, width) in [
+            (Pooling::Global, 128),
+            (Pooling::Bands, 128 * 4),
+            (Pooling::BandsMax, 2 * 128 * 4),
+        ] {
+            let mut config = CompactConfig::with_head_kind(HeadKind::Tcn);
+            config.encoder.pooling = Some(pooling);
+            assert_eq!(config.encoder.pooled_width(), width, "{pooling:?}");
+            let encoder = config.encoder.init(&device);
+            assert_eq!(encoder.embedding.weight.dims(), [width, 128]);
+            let out = encoder.forward(input.clone());
+            assert_eq!(out.dims(), [2, 128]);
+            let values = out.into_data().iter::<f32>().collect::<Vec<_>>();
+            assert!(values.iter().all(|v| v.is_finite()), "{pooling:?}");
+            flops.push(flops_per_frame(&config));
+        }
+        assert!(flops[0] < flops[1] && flops[1] < flops[2], "{flops:?}");
+
+        let json = serde_json::to_value(CompactEncoderConfig::new()).expect("config JSON");
+        let mut older = json.clone();
+        older
+            .as_object_mut()
+            .expect("object")
+            .remove("pooling")
+            .expect("a pooling field");
+        let read: CompactEncoderConfig = serde_json::from_value(older).expect("older config");
+        assert_eq!(read.pooling(), Pooling::Global);
+        assert_eq!(read, CompactEncoderConfig::new());
+    }
 
     #[test]
     fn block_lists_parse_and_bad_ones_are_refused() {

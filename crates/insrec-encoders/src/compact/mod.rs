@@ -12,7 +12,9 @@ mod norm;
 mod recognizer;
 
 pub use budget::{MAX_FLOPS_PER_FRAME, MAX_PARAMS, flops_per_frame};
-pub use encoder::{BlockSpec, CompactEncoder, CompactEncoderConfig, ConvBlock, SqueezeExcitation};
+pub use encoder::{
+    BlockSpec, CompactEncoder, CompactEncoderConfig, ConvBlock, Pooling, SqueezeExcitation,
+};
 pub use file::{
     FORMAT, MODEL_JSON, ModelDescription, WEIGHTS_BPK, load_model, read_dir, write_dir,
 };

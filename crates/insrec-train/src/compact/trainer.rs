@@ -11,7 +11,7 @@ use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_encoders::compact::{
     BlockSpec, CompactConfig, FORMAT, HeadKind, MAX_FLOPS_PER_FRAME, MAX_PARAMS, ModelDescription,
-    flops_per_frame, write_dir,
+    Pooling, flops_per_frame, write_dir,
 };
 use insrec_eval::tune_thresholds;
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
@@ -39,6 +39,9 @@ pub struct TrainSettings {
     /// The encoder's convolution blocks.
     #[serde(default = "BlockSpec::default_list")]
     pub blocks: Vec<BlockSpec>,
+    /// How the encoder pools its last feature map.
+    #[serde(default = "global_pooling")]
+    pub pooling: Pooling,
     pub epochs: usize,
     /// Clips per step (each gives ten frames).
     pub batch_clips: usize,
@@ -63,6 +66,7 @@ impl TrainSettings {
     pub fn model_config(&self) -> Result<CompactConfig> {
         let mut config = CompactConfig::with_head_kind(self.head);
         config.encoder.blocks.clone_from(&self.blocks);
+        config.encoder.pooling = (self.pooling != Pooling::Global).then_some(self.pooling);
         let over = |reason: String| {
             TrainError::Run(crate::error::TrainError::BadSetting {
                 key: "blocks".into(),
@@ -90,6 +94,7 @@ impl Default for TrainSettings {
         Self {
             head: HeadKind::Tcn,
             blocks: BlockSpec::default_list(),
+            pooling: Pooling::Global,
             epochs: 30,
             batch_clips: 24,
             learning_rate: 3e-3,
@@ -102,6 +107,11 @@ impl Default for TrainSettings {
             classifier: None,
         }
     }
+}
+
+/// The pooling of runs written before it could be chosen.
+fn global_pooling() -> Pooling {
+    Pooling::Global
 }
 
 /// Where a run stands; written with every checkpoint.

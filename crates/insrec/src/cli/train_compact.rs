@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use insrec_encoders::compact::{BlockSpec, HeadKind};
+use insrec_encoders::compact::{BlockSpec, HeadKind, Pooling};
 use insrec_train::SplitPlan;
 use insrec_train::compact::{AudioClips, ClassifierSpec, TrainSettings, train};
 use insrec_zoo::{ClassifierConfig, ModelKind};
@@ -49,6 +49,14 @@ fn settings(
                     .with_context(|| format!("--set head={value}: expected mlp, tcn or bigru"))?;
             }
             "blocks" => settings.blocks = BlockSpec::parse_list(value).map_err(|e| bad(&e))?,
+            "pooling" => {
+                settings.pooling = Pooling::ALL
+                    .into_iter()
+                    .find(|p| p.name() == value)
+                    .with_context(|| {
+                        format!("--set pooling={value}: expected global, bands or bands_max")
+                    })?;
+            }
             "batch_clips" => settings.batch_clips = value.parse().map_err(|e| bad(&e))?,
             "learning_rate" => settings.learning_rate = value.parse().map_err(|e| bad(&e))?,
             "weight_decay" => settings.weight_decay = value.parse().map_err(|e| bad(&e))?,
@@ -64,7 +72,7 @@ fn settings(
             "eq_db" => a.eq_db = value.parse().map_err(|e| bad(&e))?,
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
-                "--set {key}: the compact model knows head, blocks, batch_clips, learning_rate, \
+                "--set {key}: the compact model knows head, blocks, pooling, batch_clips, learning_rate, \
                  weight_decay, warmup_steps, patience, max_train_clips, mix_probability, \
                  noise_probability, mask_probability, tilt_db, eq_db{}",
                 if classifier.is_some() {
