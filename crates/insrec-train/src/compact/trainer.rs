@@ -42,6 +42,12 @@ pub struct TrainSettings {
     /// How the encoder pools its last feature map.
     #[serde(default = "global_pooling")]
     pub pooling: Pooling,
+    /// Width of the per-frame embedding (the encoder's projection).
+    #[serde(default = "default_width")]
+    pub embedding_dim: usize,
+    /// Width of the frame head's hidden layers.
+    #[serde(default = "default_width")]
+    pub head_hidden: usize,
     pub epochs: usize,
     /// Clips per step (each gives ten frames).
     pub batch_clips: usize,
@@ -67,6 +73,9 @@ impl TrainSettings {
         let mut config = CompactConfig::with_head_kind(self.head);
         config.encoder.blocks.clone_from(&self.blocks);
         config.encoder.pooling = (self.pooling != Pooling::Global).then_some(self.pooling);
+        config.encoder.embedding_dim = self.embedding_dim;
+        config.head.input_dim = self.embedding_dim;
+        config.head.hidden = self.head_hidden;
         let over = |reason: String| {
             TrainError::Run(crate::error::TrainError::BadSetting {
                 key: "blocks".into(),
@@ -95,6 +104,8 @@ impl Default for TrainSettings {
             head: HeadKind::Tcn,
             blocks: BlockSpec::default_list(),
             pooling: Pooling::Global,
+            embedding_dim: default_width(),
+            head_hidden: default_width(),
             epochs: 30,
             batch_clips: 24,
             learning_rate: 3e-3,
@@ -112,6 +123,11 @@ impl Default for TrainSettings {
 /// The pooling of runs written before it could be chosen.
 fn global_pooling() -> Pooling {
     Pooling::Global
+}
+
+/// The embedding and head width of runs written before they could be chosen.
+fn default_width() -> usize {
+    128
 }
 
 /// Where a run stands; written with every checkpoint.
@@ -757,6 +773,37 @@ mod tests {
         assert_eq!(sorted, (0..50).collect::<Vec<_>>());
         assert_ne!(a, shuffled(50, 3, 1));
         assert_eq!(a, shuffled(50, 3, 0));
+    }
+
+    #[test]
+    fn widths_set_the_embedding_and_head_and_older_settings_read_as_128() {
+        let wide = TrainSettings {
+            embedding_dim: 256,
+            head_hidden: 64,
+            ..TrainSettings::default()
+        };
+        let config = wide.model_config().expect("within budget");
+        assert_eq!(config.encoder.embedding_dim, 256);
+        assert_eq!((config.head.input_dim, config.head.hidden), (256, 64));
+        let cost = |embedding_dim, head_hidden| {
+            let settings = TrainSettings {
+                embedding_dim,
+                head_hidden,
+                ..TrainSettings::default()
+            };
+            flops_per_frame(&settings.model_config().expect("within budget"))
+        };
+        assert!(cost(128, 64) < cost(128, 128) && cost(128, 128) < cost(256, 128));
+        let model = config.init(&Device::flex());
+        let examples = Tensor::<4>::zeros([1, 2, EXAMPLE_FRAMES, MEL_BANDS], &Device::flex());
+        assert_eq!(model.forward(examples).dims(), [1, 2, NUM_CLASSES]);
+
+        let mut json = serde_json::to_value(TrainSettings::default()).expect("serialize");
+        let object = json.as_object_mut().expect("object");
+        object.remove("embedding_dim");
+        object.remove("head_hidden");
+        let old: TrainSettings = serde_json::from_value(json).expect("older settings");
+        assert_eq!((old.embedding_dim, old.head_hidden), (128, 128));
     }
 
     #[test]

@@ -57,6 +57,8 @@ fn settings(
                         format!("--set pooling={value}: expected global, bands or bands_max")
                     })?;
             }
+            "embedding_dim" => settings.embedding_dim = value.parse().map_err(|e| bad(&e))?,
+            "head_hidden" => settings.head_hidden = value.parse().map_err(|e| bad(&e))?,
             "batch_clips" => settings.batch_clips = value.parse().map_err(|e| bad(&e))?,
             "learning_rate" => settings.learning_rate = value.parse().map_err(|e| bad(&e))?,
             "weight_decay" => settings.weight_decay = value.parse().map_err(|e| bad(&e))?,
@@ -72,7 +74,7 @@ fn settings(
             "eq_db" => a.eq_db = value.parse().map_err(|e| bad(&e))?,
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
-                "--set {key}: the compact model knows head, blocks, pooling, batch_clips, learning_rate, \
+                "--set {key}: the compact model knows head, blocks, pooling, embedding_dim, head_hidden, batch_clips, learning_rate, \
                  weight_decay, warmup_steps, patience, max_train_clips, mix_probability, \
                  noise_probability, mask_probability, tilt_db, eq_db{}",
                 if classifier.is_some() {
@@ -87,8 +89,22 @@ fn settings(
         let config = config.with_overrides(&model_overrides)?;
         settings.classifier = Some(ClassifierSpec::new(&config)?);
     }
-    if settings.batch_clips == 0 || settings.epochs == 0 {
-        bail!("batch_clips and epochs must be at least 1");
+    if [
+        settings.batch_clips,
+        settings.epochs,
+        settings.embedding_dim,
+        settings.head_hidden,
+    ]
+    .contains(&0)
+    {
+        bail!("batch_clips, epochs, embedding_dim and head_hidden must be at least 1");
+    }
+    if settings.classifier.is_some() && settings.embedding_dim != insrec_core::EMBEDDING_DIM {
+        bail!(
+            "--end-to-end: the zoo classifiers read {}-wide embeddings, not embedding_dim={}",
+            insrec_core::EMBEDDING_DIM,
+            settings.embedding_dim
+        );
     }
     // Refused here, before the dataset is read, rather than after loading it.
     settings.model_config()?;
