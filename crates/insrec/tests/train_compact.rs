@@ -288,6 +288,36 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
         assert_eq!(too_big.status.code(), Some(2));
         assert!(stderr(&too_big).contains(what), "{}", stderr(&too_big));
     }
+    let synth = format!("synth:{}", dir.path().display());
+    for (extra, what) in [
+        (vec!["--set", "head_hidden=0"], "must be at least 1"),
+        (
+            vec!["--set", "embedding_dim=16384"],
+            "parameters, over the budget",
+        ),
+    ] {
+        let refused = compact(&synth, &extra);
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(stderr(&refused).contains(what), "{}", stderr(&refused));
+    }
+    let e2e = insrec(&[
+        "train",
+        "--model",
+        "DLinear",
+        "--end-to-end",
+        "--data",
+        &synth,
+        "--out",
+        path_str(&run),
+        "--set",
+        "embedding_dim=256",
+    ]);
+    assert_eq!(e2e.status.code(), Some(2));
+    assert!(
+        stderr(&e2e).contains("read 128-wide embeddings"),
+        "{}",
+        stderr(&e2e)
+    );
     assert!(!run.exists(), "a refused run wrote {}", run.display());
 }
 

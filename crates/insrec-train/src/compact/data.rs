@@ -124,8 +124,8 @@ impl AudioClips {
     /// Reads the labels of the dataset `spec` and splits it by `plan`. Fails when the train or
     /// validation side is empty, or (OpenMIC) when a clip's audio is missing.
     pub fn open(spec: &DataSpec, plan: &SplitPlan) -> Result<Self> {
-        let (all, splits) = read(spec, Some(plan))?;
-        let splits = splits.ok_or(TrainError::EmptySplit("train"))?;
+        let (all, basis) = read(spec)?;
+        let splits = basis.split(plan, &spec.to_string())?;
         let clips = Self {
             train: all.select(&splits.train),
             valid: all.select(&splits.val),
@@ -145,18 +145,43 @@ impl AudioClips {
     /// Every clip of the dataset `spec`, unsplit (or, OpenMIC, when a clip's audio is missing, an
     /// error).
     pub fn all(spec: &DataSpec) -> Result<ClipSet> {
-        Ok(read(spec, None)?.0)
+        Ok(read(spec)?.0)
     }
 }
 
-/// The clips of the dataset `spec`, and their split by `plan` when one is given.
-fn read(spec: &DataSpec, plan: Option<&SplitPlan>) -> Result<(ClipSet, Option<Splits>)> {
+/// What a dataset's split into train, validation and test is computed from.
+enum SplitBasis {
+    /// The side a synthesized corpus gave each clip.
+    Sides(Vec<Split>),
+    /// A labelled folder's keys.
+    Keys(Vec<String>),
+    /// OpenMIC-2018's split files.
+    OpenMic(Box<OpenMic>),
+}
+
+impl SplitBasis {
+    fn split(&self, plan: &SplitPlan, dataset: &str) -> Result<Splits> {
+        Ok(match self {
+            Self::Sides(sides) => plan.corpus(sides),
+            Self::Keys(keys) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                plan.keyed(&keys, dataset)?
+            }
+            Self::OpenMic(openmic) => openmic
+                .splits(plan.openmic_rule())
+                .map_err(crate::error::TrainError::from)?,
+        })
+    }
+}
+
+/// The clips of the dataset `spec`, and what their split is computed from.
+fn read(spec: &DataSpec) -> Result<(ClipSet, SplitBasis)> {
     let name = spec.to_string();
     let bad = |reason: String| crate::error::TrainError::BadDataSpec {
         spec: name.clone(),
         reason,
     };
-    let (splits, all) = match spec.kind {
+    let (basis, all) = match spec.kind {
         DataKind::Synth => {
             let corpus = Arc::new(SynthCorpus::open(&spec.path)?);
             let sides: Vec<Split> = corpus.clips().iter().map(|c| c.split).collect();
@@ -169,18 +194,16 @@ fn read(spec: &DataSpec, plan: Option<&SplitPlan>) -> Result<(ClipSet, Option<Sp
                     corpus,
                 },
             };
-            (plan.map(|p| p.corpus(&sides)), all)
+            (SplitBasis::Sides(sides), all)
         }
         DataKind::Folder => {
             let folder =
                 LabelledFolder::load(&spec.path).map_err(crate::error::TrainError::from)?;
-            let keys: Vec<&str> = folder.keys().iter().map(String::as_str).collect();
-            let splits = plan.map(|p| p.keyed(&keys, &name)).transpose()?;
             let all = ClipSet {
                 audio: ClipAudio::Files(folder.paths().to_vec()),
                 labels: ClipLabels::Clips(folder.labels().to_vec()),
             };
-            (splits, all)
+            (SplitBasis::Keys(folder.keys().to_vec()), all)
         }
         DataKind::OpenMic => {
             let openmic = OpenMic::load(
@@ -191,10 +214,6 @@ fn read(spec: &DataSpec, plan: Option<&SplitPlan>) -> Result<(ClipSet, Option<Sp
                 },
             )
             .map_err(crate::error::TrainError::from)?;
-            let splits = plan
-                .map(|p| openmic.splits(p.openmic_rule()))
-                .transpose()
-                .map_err(crate::error::TrainError::from)?;
             let paths: Vec<PathBuf> = openmic
                 .keys()
                 .iter()
@@ -222,8 +241,8 @@ fn read(spec: &DataSpec, plan: Option<&SplitPlan>) -> Result<(ClipSet, Option<Sp
                 audio: ClipAudio::Files(paths),
                 labels: ClipLabels::Clips(labels),
             };
-            (splits, all)
+            (SplitBasis::OpenMic(Box::new(openmic)), all)
         }
     };
-    Ok((all, splits))
+    Ok((all, basis))
 }
