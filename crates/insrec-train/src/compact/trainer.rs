@@ -42,6 +42,9 @@ pub struct TrainSettings {
     /// How the encoder pools its last feature map.
     #[serde(default = "global_pooling")]
     pub pooling: Pooling,
+    /// Log-mel rows averaged before the stem (2: 20 ms per row, 1: the full 10 ms resolution).
+    #[serde(default = "default_time_pool")]
+    pub time_pool: usize,
     /// Width of the per-frame embedding (the encoder's projection).
     #[serde(default = "default_width")]
     pub embedding_dim: usize,
@@ -73,6 +76,7 @@ impl TrainSettings {
         let mut config = CompactConfig::with_head_kind(self.head);
         config.encoder.blocks.clone_from(&self.blocks);
         config.encoder.pooling = (self.pooling != Pooling::Global).then_some(self.pooling);
+        config.encoder.time_pool = self.time_pool;
         config.encoder.embedding_dim = self.embedding_dim;
         config.head.input_dim = self.embedding_dim;
         config.head.hidden = self.head_hidden;
@@ -104,6 +108,7 @@ impl Default for TrainSettings {
             head: HeadKind::Tcn,
             blocks: BlockSpec::default_list(),
             pooling: Pooling::Global,
+            time_pool: default_time_pool(),
             embedding_dim: default_width(),
             head_hidden: default_width(),
             epochs: 30,
@@ -123,6 +128,11 @@ impl Default for TrainSettings {
 /// The pooling of runs written before it could be chosen.
 fn global_pooling() -> Pooling {
     Pooling::Global
+}
+
+/// The time pooling of runs written before it could be chosen.
+fn default_time_pool() -> usize {
+    2
 }
 
 /// The embedding and head width of runs written before they could be chosen.
@@ -775,6 +785,10 @@ mod tests {
         assert_eq!(a, shuffled(50, 3, 0));
     }
 
+    fn narrow_default() -> CompactConfig {
+        TrainSettings::default().model_config().expect("default")
+    }
+
     #[test]
     fn widths_set_the_embedding_and_head_and_older_settings_read_as_128() {
         let wide = TrainSettings {
@@ -802,8 +816,19 @@ mod tests {
         let object = json.as_object_mut().expect("object");
         object.remove("embedding_dim");
         object.remove("head_hidden");
+        object.remove("time_pool");
         let old: TrainSettings = serde_json::from_value(json).expect("older settings");
-        assert_eq!((old.embedding_dim, old.head_hidden), (128, 128));
+        assert_eq!(
+            (old.embedding_dim, old.head_hidden, old.time_pool),
+            (128, 128, 2)
+        );
+        let full_rate = TrainSettings {
+            time_pool: 1,
+            ..TrainSettings::default()
+        };
+        let full_rate = full_rate.model_config().expect("within budget");
+        assert_eq!(full_rate.encoder.time_pool, 1);
+        assert!(flops_per_frame(&full_rate) > flops_per_frame(&narrow_default()));
     }
 
     #[test]

@@ -57,6 +57,7 @@ fn settings(
                         format!("--set pooling={value}: expected global, bands or bands_max")
                     })?;
             }
+            "time_pool" => settings.time_pool = value.parse().map_err(|e| bad(&e))?,
             "embedding_dim" => settings.embedding_dim = value.parse().map_err(|e| bad(&e))?,
             "head_hidden" => settings.head_hidden = value.parse().map_err(|e| bad(&e))?,
             "batch_clips" => settings.batch_clips = value.parse().map_err(|e| bad(&e))?,
@@ -74,7 +75,7 @@ fn settings(
             "eq_db" => a.eq_db = value.parse().map_err(|e| bad(&e))?,
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
-                "--set {key}: the compact model knows head, blocks, pooling, embedding_dim, head_hidden, batch_clips, learning_rate, \
+                "--set {key}: the compact model knows head, blocks, pooling, time_pool, embedding_dim, head_hidden, batch_clips, learning_rate, \
                  weight_decay, warmup_steps, patience, max_train_clips, mix_probability, \
                  noise_probability, mask_probability, tilt_db, eq_db{}",
                 if classifier.is_some() {
