@@ -70,7 +70,7 @@ pub struct TrainSettings {
 }
 
 impl TrainSettings {
-    /// The model these settings train (head and encoder blocks), refused when it is over the
+    /// The model these settings train (head, blocks, time pooling, widths), refused when it is over the
     /// compute or parameter budget.
     pub fn model_config(&self) -> Result<CompactConfig> {
         let mut config = CompactConfig::with_head_kind(self.head);
@@ -82,7 +82,7 @@ impl TrainSettings {
         config.head.hidden = self.head_hidden;
         let over = |reason: String| {
             TrainError::Run(crate::error::TrainError::BadSetting {
-                key: "blocks".into(),
+                key: "blocks, time_pool, embedding_dim, head_hidden".into(),
                 reason,
             })
         };
