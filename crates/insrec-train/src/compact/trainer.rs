@@ -70,8 +70,8 @@ pub struct TrainSettings {
 }
 
 impl TrainSettings {
-    /// The model these settings train (head, blocks, time pooling, widths), refused when it is over the
-    /// compute or parameter budget.
+    /// The model these settings train (head, blocks, time pooling, widths), refused when it is
+    /// over the compute or parameter budget.
     pub fn model_config(&self) -> Result<CompactConfig> {
         let mut config = CompactConfig::with_head_kind(self.head);
         config.encoder.blocks.clone_from(&self.blocks);
