@@ -105,6 +105,12 @@ pub fn check_training_config(kind: ModelKind, config: &ClassifierConfig) {
     use burn::optim::{AdamConfig, GradientsParams};
 
     const STEPS: usize = 8;
+    // The backend's generator is shared by the test threads: one seeded run at a time keeps each
+    // model's initialisation and dropout the same from run to run.
+    static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _seeded = SEEDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let device = Device::flex().autodiff();
     device.seed(2024);
     let mut model = config.init(&device).expect("fixture config builds");
