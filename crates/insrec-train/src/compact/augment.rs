@@ -25,6 +25,11 @@ pub struct Augmentation {
     pub gain_db: [f32; 2],
     /// Gain of a mixed-in clip relative to the first, dB.
     pub mix_gain_db: [f32; 2],
+    /// When set, a mix's labels that only its quieter clip has become unknown once that clip is
+    /// at least this many dB below the other: its quiet parts may be buried under the louder
+    /// clip, and the mel energies alone do not say which. `None` keeps them present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix_unknown_db: Option<f32>,
     /// Largest spectral tilt from the lowest to the highest band, dB.
     pub tilt_db: f32,
     /// Largest gain of the random EQ curve (straight lines in dB between 3 to 6 random bands),
@@ -44,6 +49,7 @@ impl Default for Augmentation {
             mix_probability: 0.5,
             gain_db: [-12.0, 6.0],
             mix_gain_db: [-12.0, 3.0],
+            mix_unknown_db: None,
             tilt_db: 8.0,
             eq_db: 0.0,
             noise_probability: 0.3,
@@ -74,42 +80,92 @@ fn db_to_power(db: f32) -> f32 {
 
 /// The labels of one training item: its clip's, joined with a mixed-in clip's.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per training item, collected once per batch; boxing would allocate per item"
+)]
 pub enum ItemLabels {
-    Frames(FrameLabels),
+    /// Frame labels and which of them are known.
+    Frames {
+        present: FrameLabels,
+        known: FrameLabels,
+    },
     Clip(Labels),
+}
+
+/// Which clip of a mix is quiet enough for its own labels to be unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quieter {
+    Mine,
+    Theirs,
 }
 
 impl ItemLabels {
     /// The labels of clip `clip` of `bank`.
     fn of(bank: &MelBank, clip: usize) -> Self {
         match bank.labels() {
-            ClipLabels::Frames(frames) => Self::Frames(frames[clip]),
+            ClipLabels::Frames(frames) => Self::Frames {
+                present: frames[clip],
+                known: [[true; NUM_CLASSES]; FRAMES_PER_CLIP],
+            },
             ClipLabels::Clips(clips) => Self::Clip(clips[clip]),
         }
     }
 
     /// The labels of a mix of both items: a class is present where it is in either; absent only
-    /// where it is known to be absent in both, unknown otherwise.
-    fn union(self, other: Self) -> Self {
+    /// where it is known to be absent in both, unknown otherwise. Where one clip is `quieter`,
+    /// what only that clip has present is unknown.
+    fn union(self, other: Self, quieter: Option<Quieter>) -> Self {
+        let unknown = |mine: bool, theirs: bool| match quieter {
+            Some(Quieter::Mine) => mine && !theirs,
+            Some(Quieter::Theirs) => theirs && !mine,
+            None => false,
+        };
         match (self, other) {
-            (Self::Frames(mut mine), Self::Frames(theirs)) => {
-                for (m, t) in mine.iter_mut().zip(&theirs) {
-                    for (m, t) in m.iter_mut().zip(t) {
-                        *m |= *t;
+            (
+                Self::Frames { present, known },
+                Self::Frames {
+                    present: theirs,
+                    known: theirs_known,
+                },
+            ) => {
+                let (mut present, mut known) = (present, known);
+                for f in 0..FRAMES_PER_CLIP {
+                    for c in 0..NUM_CLASSES {
+                        let (m, t) = (present[f][c], theirs[f][c]);
+                        present[f][c] = m || t;
+                        known[f][c] = known[f][c] && theirs_known[f][c] && !unknown(m, t);
                     }
                 }
-                Self::Frames(mine)
+                Self::Frames { present, known }
             }
             (Self::Clip(a), Self::Clip(b)) => {
                 let (ta, tb) = (a.official_targets(), b.official_targets());
                 let present: [bool; NUM_CLASSES] = std::array::from_fn(|c| ta[c] + tb[c] > 0.0);
                 Self::Clip(Labels {
                     relevance: present.map(|p| f32::from(u8::from(p))),
-                    mask: std::array::from_fn(|c| present[c] || (a.mask[c] && b.mask[c])),
+                    mask: std::array::from_fn(|c| {
+                        let buried = unknown(ta[c] > 0.0, tb[c] > 0.0);
+                        !buried && (present[c] || (a.mask[c] && b.mask[c]))
+                    }),
                 })
             }
             (mine, _) => mine,
         }
+    }
+}
+
+/// The clip of a mix whose own labels are unknown: the mixed-in one when it is at least
+/// `threshold_db` below the first (`gain_db` is its gain relative to the first), the first when it
+/// is that far below the mixed-in one.
+fn quieter(gain_db: f32, threshold_db: Option<f32>) -> Option<Quieter> {
+    let threshold = threshold_db?;
+    if gain_db <= -threshold {
+        Some(Quieter::Theirs)
+    } else if gain_db >= threshold {
+        Some(Quieter::Mine)
+    } else {
+        None
     }
 }
 
@@ -130,11 +186,13 @@ pub fn training_item(
         let other = below(rng, bank.len());
         bank.examples(other, below(rng, MAX_OFFSET + 1), scratch);
         to_energy(&mut scratch[..ITEM_LEN]);
-        let g = db_to_power(range(rng, settings.mix_gain_db));
+        let gain_db = range(rng, settings.mix_gain_db);
+        let g = db_to_power(gain_db);
         for (e, s) in examples.iter_mut().zip(&scratch[..ITEM_LEN]) {
             *e += g * s;
         }
-        labels = labels.union(ItemLabels::of(bank, other));
+        let quieter = quieter(gain_db, settings.mix_unknown_db);
+        labels = labels.union(ItemLabels::of(bank, other), quieter);
     }
     let gain = db_to_power(range(rng, settings.gain_db));
     let tilt = range(rng, [-settings.tilt_db, settings.tilt_db]);
@@ -228,11 +286,45 @@ mod tests {
         b.relevance[2] = 0.8;
         a.mask[3] = false; // unknown in both
         b.mask[3] = false;
-        let ItemLabels::Clip(mix) = ItemLabels::Clip(a).union(ItemLabels::Clip(b)) else {
+        let ItemLabels::Clip(mix) = ItemLabels::Clip(a).union(ItemLabels::Clip(b), None) else {
             unreachable!("clip labels mix into clip labels")
         };
         assert_eq!(mix.official_targets()[..5], [1.0, 0.0, 1.0, 0.0, 0.0]);
         assert_eq!(mix.mask[..5], [true, false, true, false, true]);
+    }
+
+    #[test]
+    fn labels_only_the_quieter_clip_has_are_unknown_in_a_mix() {
+        let mut mine = [[false; NUM_CLASSES]; FRAMES_PER_CLIP];
+        let mut theirs = mine;
+        mine[0][0] = true; // only mine
+        theirs[0][1] = true; // only theirs
+        (mine[0][2], theirs[0][2]) = (true, true); // both
+        let known = [[true; NUM_CLASSES]; FRAMES_PER_CLIP];
+        let frames = |present| ItemLabels::Frames { present, known };
+        let mix = |quieter| match frames(mine).union(frames(theirs), quieter) {
+            ItemLabels::Frames { present, known } => (present[0], known[0]),
+            ItemLabels::Clip(_) => unreachable!("frame labels mix into frame labels"),
+        };
+        let (present, known) = mix(None);
+        assert_eq!(present[..4], [true, true, true, false]);
+        assert!(known.iter().all(|&k| k));
+        let (present, known) = mix(Some(Quieter::Theirs));
+        assert_eq!(present[..4], [true, true, true, false]);
+        assert_eq!(known[..4], [true, false, true, true]);
+        let (_, known) = mix(Some(Quieter::Mine));
+        assert_eq!(known[..4], [false, true, true, true]);
+    }
+
+    #[test]
+    fn the_clip_mixed_at_least_the_threshold_below_is_the_quieter() {
+        let rule = |gain_db| quieter(gain_db, Some(6.0));
+        assert_eq!(rule(-12.0), Some(Quieter::Theirs));
+        assert_eq!(rule(-6.0), Some(Quieter::Theirs));
+        assert_eq!(rule(-5.9), None);
+        assert_eq!(rule(3.0), None);
+        assert_eq!(rule(6.5), Some(Quieter::Mine));
+        assert_eq!(quieter(-12.0, None), None);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::error::{Result, TrainError};
 use super::evaluate::{SplitMetrics, SplitPredictions};
 use super::network::{ClassifierSpec, Network, Outputs};
 use crate::checkpoint::{guard_loader, write_atomic};
-use crate::loss::{self, LossKind};
+use crate::loss::LossKind;
 use crate::progress::counter;
 use crate::source::SplitPlan;
 use crate::trainer::append_line;
@@ -396,6 +396,8 @@ struct Targets {
     /// Otherwise the frame head learns the clip labels through the maximum over each clip's frames
     /// (multiple-instance learning).
     frames: Option<Tensor<3>>,
+    /// Weights of the frame labels `[batch, 10, 20]`: 0 where a label is unknown.
+    frame_weights: Option<Tensor<3>>,
     /// Clip labels `[batch, 20]` (the union of the frame labels where there are frame labels).
     clips: Tensor<2>,
     /// Weights of the clip labels `[batch, 20]`: 0 where a label is unknown.
@@ -407,9 +409,13 @@ impl Targets {
     /// run, the classifier's on the clip labels.
     fn loss(self, outputs: Outputs) -> Tensor<1> {
         let masked = LossKind::MaskedBce;
-        let frame_loss = match self.frames {
-            Some(frames) => bce_with_logits(outputs.frames, frames),
-            None => {
+        let frame_loss = match (self.frames, self.frame_weights) {
+            (Some(frames), Some(weights)) => {
+                let [batch, count, classes] = frames.dims();
+                let flat = |t: Tensor<3>| t.reshape([batch * count, classes]);
+                masked.mean(flat(outputs.frames), flat(frames), flat(weights))
+            }
+            _ => {
                 let [batch, _, classes] = outputs.frames.dims();
                 let pooled = outputs.frames.max_dim(1).reshape([batch, classes]);
                 masked.mean(pooled, self.clips.clone(), self.weights.clone())
@@ -429,6 +435,8 @@ struct Batch {
     examples: Vec<f32>,
     /// Frame targets `[clips, 10, 20]`, empty when the clips have clip labels only.
     frames: Vec<f32>,
+    /// Their weights (0 where unknown), as long as `frames`.
+    frame_weights: Vec<f32>,
     clip_targets: Vec<f32>,
     weights: Vec<f32>,
 }
@@ -466,12 +474,15 @@ impl Batch {
             })
             .collect();
         let one = |b: &bool| f32::from(u8::from(*b));
-        let (mut frames, mut clip_targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut frames, mut frame_weights) = (Vec::new(), Vec::new());
+        let (mut clip_targets, mut weights) = (Vec::new(), Vec::new());
         for label in &labels {
             match label {
-                ItemLabels::Frames(f) => {
-                    frames.extend(f.iter().flatten().map(one));
-                    clip_targets.extend((0..NUM_CLASSES).map(|c| one(&f.iter().any(|row| row[c]))));
+                ItemLabels::Frames { present, known } => {
+                    frames.extend(present.iter().flatten().map(one));
+                    frame_weights.extend(known.iter().flatten().map(one));
+                    let any = |c: usize| present.iter().any(|row| row[c]);
+                    clip_targets.extend((0..NUM_CLASSES).map(|c| one(&any(c))));
                     weights.extend([1.0; NUM_CLASSES]);
                 }
                 ItemLabels::Clip(c) => {
@@ -484,6 +495,7 @@ impl Batch {
             clips: n,
             examples,
             frames,
+            frame_weights,
             clip_targets,
             weights,
         }
@@ -501,25 +513,22 @@ impl Batch {
         );
         let clip_tensor =
             |values: Vec<f32>| Tensor::from_data(TensorData::new(values, [n, NUM_CLASSES]), device);
-        let targets = Targets {
-            frames: (!self.frames.is_empty()).then(|| {
+        let frame_tensor = |values: Vec<f32>| {
+            (!values.is_empty()).then(|| {
                 Tensor::from_data(
-                    TensorData::new(self.frames, [n, FRAMES_PER_CLIP, NUM_CLASSES]),
+                    TensorData::new(values, [n, FRAMES_PER_CLIP, NUM_CLASSES]),
                     device,
                 )
-            }),
+            })
+        };
+        let targets = Targets {
+            frames: frame_tensor(self.frames),
+            frame_weights: frame_tensor(self.frame_weights),
             clips: clip_tensor(self.clip_targets),
             weights: clip_tensor(self.weights),
         };
         (input, targets)
     }
-}
-
-/// Mean binary cross-entropy on frame logits `[batch, frames, classes]`.
-fn bce_with_logits(logits: Tensor<3>, targets: Tensor<3>) -> Tensor<1> {
-    let [batch, frames, classes] = logits.dims();
-    let flat = |t: Tensor<3>| t.reshape([batch * frames, classes]);
-    loss::bce_with_logits(flat(logits), flat(targets)).mean()
 }
 
 fn module_bytes<M: Module>(module: &M) -> Result<Vec<u8>> {
@@ -829,13 +838,22 @@ mod tests {
     }
 
     #[test]
-    fn bce_matches_the_formula() {
+    fn frame_loss_is_the_mean_bce_over_known_labels() {
         let device = Device::flex();
-        let logits =
-            Tensor::<3>::from_data(TensorData::new(vec![2.0f32, -1.0], [1, 1, 2]), &device);
-        let targets =
-            Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 0.0], [1, 1, 2]), &device);
-        let got = bce_with_logits(logits, targets).into_scalar::<f32>();
+        let frames =
+            |values: Vec<f32>| Tensor::<3>::from_data(TensorData::new(values, [1, 1, 3]), &device);
+        let targets = Targets {
+            frames: Some(frames(vec![1.0, 0.0, 1.0])),
+            // The third label is unknown: its wrong logit must not count.
+            frame_weights: Some(frames(vec![1.0, 1.0, 0.0])),
+            clips: Tensor::zeros([1, 3], &device),
+            weights: Tensor::ones([1, 3], &device),
+        };
+        let outputs = Outputs {
+            frames: frames(vec![2.0, -1.0, -9.0]),
+            clips: None,
+        };
+        let got = targets.loss(outputs).into_scalar::<f32>();
         // Target 1 at logit 2: ln(1 + e^-2); target 0 at logit -1: ln(1 + e^-1).
         let expected = ((1.0 + (-2.0f32).exp()).ln() + (1.0 + (-1.0f32).exp()).ln()) / 2.0;
         assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");

@@ -73,11 +73,12 @@ fn settings(
             "mask_probability" => a.mask_probability = value.parse().map_err(|e| bad(&e))?,
             "tilt_db" => a.tilt_db = value.parse().map_err(|e| bad(&e))?,
             "eq_db" => a.eq_db = value.parse().map_err(|e| bad(&e))?,
+            "mix_unknown_db" => a.mix_unknown_db = Some(value.parse().map_err(|e| bad(&e))?),
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
                 "--set {key}: the compact model knows head, blocks, pooling, time_pool, embedding_dim, head_hidden, batch_clips, learning_rate, \
                  weight_decay, warmup_steps, patience, max_train_clips, mix_probability, \
-                 noise_probability, mask_probability, tilt_db, eq_db{}",
+                 mix_unknown_db, noise_probability, mask_probability, tilt_db, eq_db{}",
                 if classifier.is_some() {
                     " (keys without `train.` configure the classifier)"
                 } else {
