@@ -16,14 +16,14 @@ use crate::recipe::DEFAULT_SEED;
 use crate::source::{LoadedData, SplitKind, SplitPlan};
 use crate::trainer::{MODEL_FILE, RUN_JSON, RunInfo};
 
-/// Per-class probabilities of logits: sigmoid for a model trained with masked BCE, softmax for
+/// Per-class probabilities of logits: sigmoid for a model trained with masked BCE or ASL, softmax for
 /// one trained with the seed's cross-entropy.
 ///
 /// # Shapes
 /// - logits: `[batch, 20]` → `[batch, 20]`
 pub fn probabilities(logits: Tensor<2>, loss: LossKind) -> Tensor<2> {
     match loss {
-        LossKind::MaskedBce => sigmoid(logits),
+        LossKind::MaskedBce | LossKind::MaskedAsl => sigmoid(logits),
         LossKind::SeedCe => softmax(logits, 1),
     }
 }

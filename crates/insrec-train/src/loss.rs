@@ -1,8 +1,9 @@
-//! Training losses on `[batch, 20]` logits: the official masked binary cross-entropy and the
-//! seed's single-label cross-entropy (models.md §3).
+//! Training losses on `[batch, 20]` logits: the official masked binary cross-entropy, its
+//! asymmetric variant (Ridnik et al., "Asymmetric Loss for Multi-Label Classification", 2021) and
+//! the seed's single-label cross-entropy (models.md §3).
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, sigmoid};
 use insrec_core::NUM_CLASSES;
 use insrec_data::Labels;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,11 @@ pub enum LossKind {
     #[default]
     #[serde(rename = "masked_bce")]
     MaskedBce,
+    /// Masked BCE with the negatives' term focused and shifted ([`asymmetric`]): easy negatives,
+    /// the bulk of a multi-label batch, weigh little, and negatives scored below
+    /// [`ASL_MARGIN`] not at all.
+    #[serde(rename = "masked_asl")]
+    MaskedAsl,
     /// The seed's `CrossEntropyLoss`: softmax cross-entropy against one class per clip, the first
     /// maximum of `Y_true · Y_mask` (an all-zero row is class 0), averaged over clips.
     #[serde(rename = "seed_ce")]
@@ -23,12 +29,13 @@ pub enum LossKind {
 
 impl LossKind {
     /// The names accepted in configs.
-    pub const NAMES: &'static str = "masked_bce, seed_ce";
+    pub const NAMES: &'static str = "masked_bce, masked_asl, seed_ce";
 
     /// Parses a config name.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "masked_bce" => Some(Self::MaskedBce),
+            "masked_asl" => Some(Self::MaskedAsl),
             "seed_ce" => Some(Self::SeedCe),
             _ => None,
         }
@@ -40,7 +47,7 @@ impl LossKind {
     /// class, weight 1 on every clip (stored in column 0; the other weights are 0).
     pub fn targets(self, labels: &Labels) -> ([f32; NUM_CLASSES], [f32; NUM_CLASSES]) {
         match self {
-            Self::MaskedBce => (labels.official_targets(), labels.weights()),
+            Self::MaskedBce | Self::MaskedAsl => (labels.official_targets(), labels.weights()),
             Self::SeedCe => {
                 let mut one_hot = [0.0; NUM_CLASSES];
                 one_hot[labels.seed_class()] = 1.0;
@@ -59,6 +66,7 @@ impl LossKind {
     pub fn sum(self, logits: Tensor<2>, targets: Tensor<2>, weights: Tensor<2>) -> Tensor<1> {
         match self {
             Self::MaskedBce => (bce_with_logits(logits, targets) * weights).sum(),
+            Self::MaskedAsl => (asymmetric(logits, targets) * weights).sum(),
             Self::SeedCe => (log_softmax(logits, 1) * targets).sum().neg(),
         }
     }
@@ -79,6 +87,21 @@ impl LossKind {
 pub fn bce_with_logits(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
     logits.clone().clamp_min(0.0) - logits.clone() * targets
         + (logits.abs().neg().exp() + 1.0).log()
+}
+
+/// Focusing exponent of the asymmetric loss's negative term (its positive term has none).
+pub const ASL_GAMMA_NEGATIVE: i32 = 4;
+/// Probability shift of the asymmetric loss's negative term.
+pub const ASL_MARGIN: f32 = 0.05;
+
+/// Element-wise asymmetric loss of logits `z` against binary targets `y`: `y · ln(1 + e^{−z})`
+/// (the BCE of a positive) plus `(1 − y) · p_m^4 · −ln(1 − p_m)`, where `p_m = max(σ(z) − 0.05, 0)`.
+pub fn asymmetric(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
+    let positive = bce_with_logits(logits.clone(), targets.ones_like());
+    let shifted = (sigmoid(logits) - ASL_MARGIN).clamp_min(0.0);
+    let negative =
+        shifted.clone().powi_scalar(ASL_GAMMA_NEGATIVE) * shifted.neg().add_scalar(1.0).log().neg();
+    positive * targets.clone() + negative * targets.neg().add_scalar(1.0)
 }
 
 #[cfg(test)]
@@ -162,5 +185,38 @@ mod tests {
             .try_to_vec::<f32>()
             .unwrap_or_default();
         assert_eq!((out[0], out[1]), (80.0, 80.0));
+    }
+
+    #[test]
+    fn asymmetric_loss_keeps_positives_and_damps_negatives() {
+        let mut z = [0.0; NUM_CLASSES];
+        let mut y = [0.0; NUM_CLASSES];
+        (z[0], y[0]) = (-1.5, 1.0); // a positive: plain BCE
+        z[1] = -4.0; // an easy negative, σ = 0.018 < margin: nothing
+        z[2] = 1.0; // a hard negative, σ = 0.731
+        let asl = asymmetric(tensor(&[z]), tensor(&[y]))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        let bce = bce_with_logits(tensor(&[z]), tensor(&[y]))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        assert!((asl[0] - bce[0]).abs() < 1e-6, "{} vs {}", asl[0], bce[0]);
+        assert_eq!(asl[1], 0.0);
+        let p = 1.0 / (1.0 + (-1.0f32).exp()) - ASL_MARGIN;
+        let expected = p.powi(ASL_GAMMA_NEGATIVE) * -(1.0 - p).ln();
+        assert!((asl[2] - expected).abs() < 1e-6, "{} vs {expected}", asl[2]);
+        assert!(
+            asl[2] < 0.5 * bce[2],
+            "a hard negative still weighs less than in BCE"
+        );
+        let weighted = LossKind::MaskedAsl.mean(
+            tensor(&[z]),
+            tensor(&[y]),
+            tensor(&[std::array::from_fn(|c| if c < 3 { 1.0 } else { 0.0 })]),
+        );
+        let mean = weighted.into_scalar::<f32>();
+        assert!((mean - (asl[0] + asl[2]) / 3.0).abs() < 1e-6);
     }
 }

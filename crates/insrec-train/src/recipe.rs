@@ -223,6 +223,9 @@ mod tests {
         assert_eq!(setup.recipe.learning_rate, 0.01);
         assert_eq!(setup.recipe.loss, LossKind::SeedCe);
         assert_eq!(setup.model.to_json()?["d_model"], 64);
+        let asl =
+            TrainSetup::new(ModelKind::Transformer).with_overrides(&["train.loss=masked_asl"])?;
+        assert_eq!(asl.recipe.loss, LossKind::MaskedAsl);
         let err = TrainSetup::new(ModelKind::Transformer)
             .with_overrides(&["train.lr=1"])
             .map(|_| ())

@@ -292,6 +292,10 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
     for (extra, what) in [
         (vec!["--set", "head_hidden=0"], "must be at least 1"),
         (
+            vec!["--set", "loss=seed_ce"],
+            "expected masked_bce or masked_asl",
+        ),
+        (
             vec!["--set", "embedding_dim=16384"],
             "parameters, over the budget",
         ),

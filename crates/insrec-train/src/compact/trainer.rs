@@ -56,6 +56,9 @@ pub struct TrainSettings {
     pub batch_clips: usize,
     pub learning_rate: f64,
     pub weight_decay: f32,
+    /// Masked BCE, or its asymmetric variant (never the seed's single-label cross-entropy).
+    #[serde(default)]
+    pub loss: LossKind,
     pub warmup_steps: usize,
     /// Epochs without a better validation mAP before stopping.
     pub patience: usize,
@@ -115,6 +118,7 @@ impl Default for TrainSettings {
             batch_clips: 24,
             learning_rate: 3e-3,
             weight_decay: 1e-4,
+            loss: LossKind::MaskedBce,
             warmup_steps: 150,
             patience: 6,
             seed: 0,
@@ -302,7 +306,7 @@ pub fn train(
             });
             for (step, batch) in batches.iter().take(steps_per_epoch).enumerate() {
                 let (input, targets) = batch.into_tensors(&device);
-                let loss = targets.loss(model.forward(input)?);
+                let loss = targets.loss(model.forward(input)?, settings.loss);
                 let value = f64::from(loss.clone().into_scalar::<f32>());
                 loss_sum += value;
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -405,10 +409,9 @@ struct Targets {
 }
 
 impl Targets {
-    /// The mean binary cross-entropy of `outputs`: the frame head's term plus, in an end-to-end
-    /// run, the classifier's on the clip labels.
-    fn loss(self, outputs: Outputs) -> Tensor<1> {
-        let masked = LossKind::MaskedBce;
+    /// The mean loss (`masked`: masked BCE or ASL) of `outputs`: the frame head's term plus, in an
+    /// end-to-end run, the classifier's on the clip labels.
+    fn loss(self, outputs: Outputs, masked: LossKind) -> Tensor<1> {
         let frame_loss = match (self.frames, self.frame_weights) {
             (Some(frames), Some(weights)) => {
                 let [batch, count, classes] = frames.dims();
@@ -853,7 +856,9 @@ mod tests {
             frames: frames(vec![2.0, -1.0, -9.0]),
             clips: None,
         };
-        let got = targets.loss(outputs).into_scalar::<f32>();
+        let got = targets
+            .loss(outputs, LossKind::MaskedBce)
+            .into_scalar::<f32>();
         // Target 1 at logit 2: ln(1 + e^-2); target 0 at logit -1: ln(1 + e^-1).
         let expected = ((1.0 + (-2.0f32).exp()).ln() + (1.0 + (-1.0f32).exp()).ln()) / 2.0;
         assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");

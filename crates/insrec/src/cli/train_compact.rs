@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use insrec_encoders::compact::{BlockSpec, HeadKind, Pooling};
-use insrec_train::SplitPlan;
 use insrec_train::compact::{AudioClips, ClassifierSpec, TrainSettings, train};
+use insrec_train::{LossKind, SplitPlan};
 use insrec_zoo::{ClassifierConfig, ModelKind};
 
 use super::train::TrainArgs;
@@ -63,6 +63,14 @@ fn settings(
             "batch_clips" => settings.batch_clips = value.parse().map_err(|e| bad(&e))?,
             "learning_rate" => settings.learning_rate = value.parse().map_err(|e| bad(&e))?,
             "weight_decay" => settings.weight_decay = value.parse().map_err(|e| bad(&e))?,
+            "loss" => {
+                settings.loss = match LossKind::from_name(value) {
+                    Some(LossKind::SeedCe) | None => {
+                        bail!("--set loss={value}: expected masked_bce or masked_asl")
+                    }
+                    Some(loss) => loss,
+                }
+            }
             "warmup_steps" => settings.warmup_steps = value.parse().map_err(|e| bad(&e))?,
             "patience" => settings.patience = value.parse().map_err(|e| bad(&e))?,
             "max_train_clips" => {
@@ -77,7 +85,7 @@ fn settings(
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
                 "--set {key}: the compact model knows head, blocks, pooling, time_pool, embedding_dim, head_hidden, batch_clips, learning_rate, \
-                 weight_decay, warmup_steps, patience, max_train_clips, mix_probability, \
+                 weight_decay, loss, warmup_steps, patience, max_train_clips, mix_probability, \
                  mix_unknown_db, noise_probability, mask_probability, tilt_db, eq_db{}",
                 if classifier.is_some() {
                     " (keys without `train.` configure the classifier)"
