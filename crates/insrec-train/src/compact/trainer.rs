@@ -396,12 +396,10 @@ fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
 
 /// What a batch is trained towards.
 struct Targets {
-    /// Frame labels `[batch, 10, 20]` where the clips have them: the frame head learns them.
-    /// Otherwise the frame head learns the clip labels through the maximum over each clip's frames
-    /// (multiple-instance learning).
-    frames: Option<Tensor<3>>,
-    /// Weights of the frame labels `[batch, 10, 20]`: 0 where a label is unknown.
-    frame_weights: Option<Tensor<3>>,
+    /// Frame labels `[batch, 10, 20]` and their weights (0 where a label is unknown) where the
+    /// clips have them: the frame head learns them. Otherwise the frame head learns the clip labels
+    /// through the maximum over each clip's frames (multiple-instance learning).
+    frames: Option<(Tensor<3>, Tensor<3>)>,
     /// Clip labels `[batch, 20]` (the union of the frame labels where there are frame labels).
     clips: Tensor<2>,
     /// Weights of the clip labels `[batch, 20]`: 0 where a label is unknown.
@@ -412,13 +410,13 @@ impl Targets {
     /// The mean loss (`masked`: masked BCE or ASL) of `outputs`: the frame head's term plus, in an
     /// end-to-end run, the classifier's on the clip labels.
     fn loss(self, outputs: Outputs, masked: LossKind) -> Tensor<1> {
-        let frame_loss = match (self.frames, self.frame_weights) {
-            (Some(frames), Some(weights)) => {
+        let frame_loss = match self.frames {
+            Some((frames, weights)) => {
                 let [batch, count, classes] = frames.dims();
                 let flat = |t: Tensor<3>| t.reshape([batch * count, classes]);
                 masked.mean(flat(outputs.frames), flat(frames), flat(weights))
             }
-            _ => {
+            None => {
                 let [batch, _, classes] = outputs.frames.dims();
                 let pooled = outputs.frames.max_dim(1).reshape([batch, classes]);
                 masked.mean(pooled, self.clips.clone(), self.weights.clone())
@@ -525,8 +523,7 @@ impl Batch {
             })
         };
         let targets = Targets {
-            frames: frame_tensor(self.frames),
-            frame_weights: frame_tensor(self.frame_weights),
+            frames: frame_tensor(self.frames).zip(frame_tensor(self.frame_weights)),
             clips: clip_tensor(self.clip_targets),
             weights: clip_tensor(self.weights),
         };
@@ -846,9 +843,8 @@ mod tests {
         let frames =
             |values: Vec<f32>| Tensor::<3>::from_data(TensorData::new(values, [1, 1, 3]), &device);
         let targets = Targets {
-            frames: Some(frames(vec![1.0, 0.0, 1.0])),
             // The third label is unknown: its wrong logit must not count.
-            frame_weights: Some(frames(vec![1.0, 1.0, 0.0])),
+            frames: Some((frames(vec![1.0, 0.0, 1.0]), frames(vec![1.0, 1.0, 0.0]))),
             clips: Tensor::zeros([1, 3], &device),
             weights: Tensor::ones([1, 3], &device),
         };
