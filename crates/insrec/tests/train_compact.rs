@@ -296,7 +296,7 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
             "expected masked_bce or masked_asl",
         ),
         (
-            vec!["--set", "embedding_dim=16384"],
+            vec!["--set", "embedding_dim=16384", "--set", "pooling=global"],
             "parameters, over the budget",
         ),
     ] {

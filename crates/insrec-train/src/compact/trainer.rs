@@ -110,7 +110,7 @@ impl Default for TrainSettings {
         Self {
             head: HeadKind::Tcn,
             blocks: BlockSpec::default_list(),
-            pooling: Pooling::Global,
+            pooling: Pooling::BandsMax,
             time_pool: default_time_pool(),
             embedding_dim: default_width(),
             head_hidden: default_width(),
