@@ -292,6 +292,14 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
     for (extra, what) in [
         (vec!["--set", "head_hidden=0"], "must be at least 1"),
         (
+            vec!["--set", "mix_probability=1.5"],
+            "a probability must be between 0 and 1",
+        ),
+        (
+            vec!["--set", "learning_rate=-1e-3"],
+            "must be a positive number",
+        ),
+        (
             vec!["--set", "loss=seed_ce"],
             "expected masked_bce or masked_asl",
         ),

@@ -109,6 +109,22 @@ fn settings(
     {
         bail!("batch_clips, epochs, embedding_dim and head_hidden must be at least 1");
     }
+    let a = &settings.augmentation;
+    for (key, p) in [
+        ("mix_probability", a.mix_probability),
+        ("noise_probability", a.noise_probability),
+        ("mask_probability", a.mask_probability),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            bail!("--set {key}={p}: a probability must be between 0 and 1");
+        }
+    }
+    if !(settings.learning_rate.is_finite() && settings.learning_rate > 0.0) {
+        bail!(
+            "--set learning_rate={}: must be a positive number",
+            settings.learning_rate
+        );
+    }
     if settings.classifier.is_some() && settings.embedding_dim != insrec_core::EMBEDDING_DIM {
         bail!(
             "--end-to-end: the zoo classifiers read {}-wide embeddings, not embedding_dim={}",
