@@ -18,4 +18,6 @@ pub enum Error {
     },
     #[error("threshold of class {class} is {value}, not a finite number")]
     BadThreshold { class: &'static str, value: f32 },
+    #[error("{groups} group labels for {clips} clips")]
+    GroupCount { clips: usize, groups: usize },
 }

@@ -21,5 +21,5 @@ pub use bench::{BENCH_LEGEND, BenchRow, bench_table};
 pub use error::{Error, Result};
 pub use official::{ClassMetrics, DEFAULT_THRESHOLD, OfficialMetrics, tune_thresholds};
 pub use predictions::{POSITIVE_RELEVANCE, Predictions};
-pub use report::{EvalReport, ThresholdSource};
+pub use report::{EvalReport, PartsGroup, ThresholdSource, by_parts};
 pub use seed::SeedMetrics;

@@ -59,6 +59,18 @@ impl Predictions {
         self.scores.is_empty()
     }
 
+    /// The clips `rows`, in that order.
+    ///
+    /// # Panics
+    /// When a row is out of range.
+    pub fn select(&self, rows: &[usize]) -> Self {
+        Self {
+            scores: rows.iter().map(|&r| self.scores[r]).collect(),
+            relevance: rows.iter().map(|&r| self.relevance[r]).collect(),
+            mask: rows.iter().map(|&r| self.mask[r]).collect(),
+        }
+    }
+
     pub(crate) fn scores(&self) -> &[[f32; NUM_CLASSES]] {
         &self.scores
     }

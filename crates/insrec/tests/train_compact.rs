@@ -200,7 +200,7 @@ fn evaluates_the_embedded_default_on_a_corpus() {
     let out = eval_compact(
         Path::new("default"),
         &corpus,
-        &["--split", "all", "--json", path_str(&report)],
+        &["--split", "all", "--json", path_str(&report), "--by-parts"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value =
@@ -214,6 +214,25 @@ fn evaluates_the_embedded_default_on_a_corpus() {
         frame_map.is_some_and(|m| m > 0.5),
         "frame mAP {frame_map:?}"
     );
+    // The groups by number of parts hold every clip once, each with its own 20 APs.
+    let groups = json["by_parts"].as_array().expect("by_parts");
+    let counted: Vec<(u64, u64)> = groups
+        .iter()
+        .map(|g| {
+            (
+                g["parts"].as_u64().unwrap_or(0),
+                g["clips"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(counted.iter().map(|c| c.1).sum::<u64>(), 8, "{counted:?}");
+    assert!(counted.iter().all(|c| c.0 >= 1), "{counted:?}");
+    assert!(
+        groups
+            .iter()
+            .all(|g| g["average_precision"].as_array().map(Vec::len) == Some(20))
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("by number of parts"));
 
     let zoo_input = eval_compact(
         Path::new("default"),
@@ -225,6 +244,26 @@ fn evaluates_the_embedded_default_on_a_corpus() {
         stderr(&zoo_input).contains("reads the dataset's audio"),
         "{}",
         stderr(&zoo_input)
+    );
+
+    // A labelled folder has no parts to group by.
+    let folder = labelled_folder(&corpus, dir.path());
+    let data = format!("folder:{}", folder.display());
+    let refused = insrec(&[
+        "eval",
+        "--model",
+        "default",
+        "--data",
+        &data,
+        "--split",
+        "all",
+        "--by-parts",
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--by-parts needs a synth: corpus"),
+        "{}",
+        stderr(&refused)
     );
 }
 

@@ -94,6 +94,20 @@ impl ClipSet {
         }
     }
 
+    /// The number of parts (instruments and distractors) of each clip of a synthesized corpus,
+    /// from the clips' records; `None` for other datasets.
+    pub fn part_counts(&self) -> Option<Result<Vec<usize>>> {
+        match &self.audio {
+            ClipAudio::Corpus { corpus, indices } => Some(
+                indices
+                    .iter()
+                    .map(|&i| Ok(corpus.record(i)?.parts.len()))
+                    .collect(),
+            ),
+            ClipAudio::Files(_) => None,
+        }
+    }
+
     /// Where clip `i`'s audio is.
     pub fn path(&self, i: usize) -> PathBuf {
         match &self.audio {

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use insrec_core::Instrument;
 use insrec_encoders::compact::{ModelDescription, load_model};
-use insrec_eval::{EvalReport, ThresholdSource, tune_thresholds};
+use insrec_eval::{EvalReport, PartsGroup, ThresholdSource, by_parts, tune_thresholds};
 use insrec_train::compact::{AudioClips, CLASSIFIER_FILE, predict, trained_split};
 use insrec_train::{DEFAULT_SEED, EvalSide, SplitKind, SplitPlan, TrainedModel};
 
@@ -41,6 +42,10 @@ pub struct EvalArgs {
     /// Also write the report as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also score the clips grouped by their number of parts (a compact model on a `synth:`
+    /// corpus): how recognition holds up as more instruments play at once.
+    #[arg(long)]
+    pub by_parts: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,6 +87,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let (side, split) = args.side()?;
     if let Some((description, weights)) = recognizers::compact(&args.model.to_string_lossy())? {
         return run_compact(&args, description, &weights, side, split);
+    }
+    if args.by_parts {
+        bail!(
+            "--by-parts scores compact models (`default` or a model folder of `insrec train --model compact`)"
+        );
     }
     let device = args.device.device()?;
     // The model folder of an end-to-end run brings its own encoder and the split it learnt on.
@@ -168,6 +178,14 @@ fn run_compact(
         report.frame_map =
             insrec_eval::official::evaluate(frames, &thresholds)?.mean_average_precision;
     }
+    if args.by_parts {
+        let Some(parts) = clips.part_counts() else {
+            bail!(
+                "--by-parts needs a synth: corpus (its clip records list their parts), not {spec}"
+            );
+        };
+        report.by_parts = by_parts(&predictions.clips, &parts?, &thresholds)?;
+    }
     write(args, &report)
 }
 
@@ -239,5 +257,41 @@ pub fn render(report: &EvalReport) -> String {
         s.recall * 100.0,
         s.f1 * 100.0
     );
+    if !report.by_parts.is_empty() {
+        render_by_parts(&mut out, &report.by_parts);
+    }
     out
+}
+
+/// AP (×100) per class and number of parts, one column per number.
+fn render_by_parts(out: &mut String, groups: &[PartsGroup]) {
+    let pct =
+        |v: Option<f64>| v.map_or_else(|| "   n/a".to_owned(), |v| format!("{:6.2}", v * 100.0));
+    let _ = writeln!(
+        out,
+        "AP (×100) by number of parts (instruments and distractors) in the clip:"
+    );
+    let _ = write!(out, "{:<18}", "parts");
+    for g in groups {
+        let _ = write!(out, " {:>6}", g.parts);
+    }
+    let _ = write!(out, "\n{:<18}", "clips");
+    for g in groups {
+        let _ = write!(out, " {:>6}", g.clips);
+    }
+    for (c, instrument) in Instrument::ALL.iter().enumerate() {
+        let _ = write!(out, "\n{:<18}", instrument.name());
+        for g in groups {
+            let _ = write!(
+                out,
+                " {}",
+                pct(g.average_precision.get(c).copied().flatten())
+            );
+        }
+    }
+    let _ = write!(out, "\n{:<18}", "mAP");
+    for g in groups {
+        let _ = write!(out, " {}", pct(g.mean_average_precision));
+    }
+    out.push('\n');
 }
