@@ -157,6 +157,16 @@ fn run_compact(
             side.name()
         );
     }
+    // Read before the audio, so that a dataset without parts fails at once.
+    let parts = match args.by_parts.then(|| clips.part_counts()) {
+        None => None,
+        Some(Some(parts)) => Some(parts?),
+        Some(None) => {
+            bail!(
+                "--by-parts needs a synth: corpus (its clip records list their parts), not {spec}"
+            )
+        }
+    };
     let model = load_model(&description, weights, &device)?;
     let (thresholds, source) = match valid {
         Some(valid) => {
@@ -178,13 +188,8 @@ fn run_compact(
         report.frame_map =
             insrec_eval::official::evaluate(frames, &thresholds)?.mean_average_precision;
     }
-    if args.by_parts {
-        let Some(parts) = clips.part_counts() else {
-            bail!(
-                "--by-parts needs a synth: corpus (its clip records list their parts), not {spec}"
-            );
-        };
-        report.by_parts = by_parts(&predictions.clips, &parts?, &thresholds)?;
+    if let Some(parts) = parts {
+        report.by_parts = by_parts(&predictions.clips, &parts, &thresholds)?;
     }
     write(args, &report)
 }
