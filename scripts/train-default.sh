@@ -4,19 +4,19 @@
 #
 #   bash scripts/train-default.sh [WORK_DIR]      (default WORK_DIR: data/default-model)
 #
-# Steps: apt packages (the five SoundFont/drum-kit packages), `cargo build --release`, `insrec synth` (24 000
-# clips, seed 7, MuseScore General + Black Pearl held out for the test split; 7.4 GB), `insrec train --model
-# compact --set pooling=bands_max --set mix_probability=0` (one 40-epoch cosine cycle, seed 0; EXTEND_TO="60" resumes to each listed
-# total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running skips
-# finished clips and continues training from the last checkpoint. Measured end to end on a fresh 2-core machine
-# (2026-11-27, global pooling; bands_max adds 0.23 MFLOPs per frame to the 9.37): 13.6 min for the
-# apt packages and the clean release build, 15.5 min synth, 1 min loading the corpus, 40 epochs of 135–233 s
-# (README's "Default model" has the total, this run's epoch times and the test scores).
+# Steps: apt packages (the five SoundFont/drum-kit packages), `cargo build --release`, `insrec synth` (48 000
+# clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB), `insrec train --model compact
+# --set pooling=bands_max --set mix_probability=0` (one 18-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
+# each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
+# skips finished clips and continues training from the last checkpoint. Its parts, measured on this 2-core machine
+# (README's "Default model" has the details): 13.6 min for the apt packages and the clean release build, ≈ 34 min
+# synth (930 s for the first 24 000 clips, 1 125 s for the next 24 000), ≈ 2 min loading the corpus, 18 epochs of
+# 304–397 s, test and export < 1 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
-CLIPS=${CLIPS:-24000}
-EPOCHS=${EPOCHS:-40}
+CLIPS=${CLIPS:-48000}
+EPOCHS=${EPOCHS:-18}
 EXTEND_TO=${EXTEND_TO-}
 SEED=${SEED:-7}
 TRAIN_SEED=${TRAIN_SEED:-0}
