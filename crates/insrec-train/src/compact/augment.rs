@@ -20,7 +20,7 @@ pub const ITEM_LEN: usize = FRAMES_PER_CLIP * EXAMPLE_FRAMES * MEL_BANDS;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Augmentation {
     /// Chance that a second clip is mixed in (labels are the union). 0 by default: on the
-    /// synthesized corpus single clips train better (README, "Recipe").
+    /// synthesized corpus single clips train better (README, "Default model").
     pub mix_probability: f64,
     /// Gain range of the whole item, dB.
     pub gain_db: [f32; 2],

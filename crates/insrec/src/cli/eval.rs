@@ -206,8 +206,6 @@ fn write(args: &EvalArgs, report: &EvalReport) -> anyhow::Result<ExitCode> {
 
 /// The report as a per-class table with macro and seed summaries.
 pub fn render(report: &EvalReport) -> String {
-    let pct =
-        |v: Option<f64>| v.map_or_else(|| "   n/a".to_owned(), |v| format!("{:6.2}", v * 100.0));
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -268,10 +266,13 @@ pub fn render(report: &EvalReport) -> String {
     out
 }
 
+/// A metric ×100 in six columns, `n/a` where it is undefined.
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "   n/a".to_owned(), |v| format!("{:6.2}", v * 100.0))
+}
+
 /// AP (×100) per class and number of parts, one column per number.
 fn render_by_parts(out: &mut String, groups: &[PartsGroup]) {
-    let pct =
-        |v: Option<f64>| v.map_or_else(|| "   n/a".to_owned(), |v| format!("{:6.2}", v * 100.0));
     let _ = writeln!(
         out,
         "AP (×100) by number of parts (instruments and distractors) in the clip:"
