@@ -8,10 +8,9 @@
 # clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB), `insrec train --model compact
 # --set pooling=bands_max --set mix_probability=0` (one 18-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
-# skips finished clips and continues training from the last checkpoint. Its parts, measured on this 2-core machine
-# (README's "Default model" has the details): 13.6 min for the apt packages and the clean release build, ≈ 34 min
-# synth (930 s for the first 24 000 clips, 1 125 s for the next 24 000), 2.9 min loading the corpus, 18 epochs of
-# 304–397 s (99.4 min beside other work), test and export 0.7 min: 2 h 31 min, at the 2.5 h limit.
+# skips finished clips and continues training from the last checkpoint. Measured end to end on this 2-core machine
+# (2026-11-28, README's "Default model" has the details): apt 49 s, clean release build 13.5 min, synth 31.6 min,
+# training command 105.5 min (18 epochs of 290–367 s): 2 h 31 min, 1.4 min over the 2.5 h limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
