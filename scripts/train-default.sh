@@ -10,7 +10,7 @@
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
 # skips finished clips and continues training from the last checkpoint. Measured end to end on this 2-core machine
 # (2026-11-28, README's "Default model" has the details): apt 49 s, clean release build 13.5 min, synth 31.6 min,
-# training command 105.5 min (18 epochs of 290–367 s): 2 h 31 min, 1.4 min over the 2.5 h limit.
+# training command 105.3 min (18 epochs of 290–367 s): 2 h 31 min, 1.4 min over the 2.5 h limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
