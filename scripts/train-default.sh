@@ -4,7 +4,7 @@
 #
 #   bash scripts/train-default.sh [WORK_DIR]      (default WORK_DIR: data/default-model)
 #
-# Steps: apt packages (the five SoundFont/drum-kit packages), `cargo build --release`, `insrec synth` (48 000
+# Steps: apt packages (the five SoundFont/drum-kit packages, in the background during `cargo build --release`), `insrec synth` (48 000
 # clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB), `insrec train --model compact
 # --set pooling=bands_max --set mix_probability=0` (one 18-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
@@ -20,14 +20,19 @@ EXTEND_TO=${EXTEND_TO-}
 SEED=${SEED:-7}
 TRAIN_SEED=${TRAIN_SEED:-0}
 
-# The five sample packages (the build itself needs no system library).
+# The five sample packages, installed while the binary builds (the build needs no system library).
 packages=(fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont hydrogen-drumkits
   avldrums.lv2-soundfont)
-if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+mkdir -p "$WORK"
+apt_pid=""
+mapfile -t missing < <(bash scripts/missing-packages.sh "${packages[@]}")
+if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  $sudo apt-get install -y --no-install-recommends "${packages[@]}"
+  [ "$(id -u)" -eq 0 ] || { sudo="sudo" && sudo -v; } # any password prompt before going to the background
+  echo "installing ${missing[*]} in the background (log: $WORK/apt.log)"
+  { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; } \
+    </dev/null >"$WORK/apt.log" 2>&1 &
+  apt_pid=$!
 fi
 SF=/usr/share/sounds/sf2
 # mimalloc keeps freed pages instead of returning them to the OS after 1 s: burn allocates every
@@ -37,6 +42,11 @@ export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:--1}
 
 cargo build --release --locked -p insrec
 BIN=${CARGO_TARGET_DIR:-target}/release/insrec
+if [ -n "$apt_pid" ] && ! wait "$apt_pid"; then
+  cat "$WORK/apt.log" >&2
+  echo "installing the sample packages failed (above)" >&2
+  exit 1
+fi
 
 "$BIN" synth \
   --soundfont "$SF/FluidR3_GM.sf2" "$SF/TimGM6mb.sf2" \
