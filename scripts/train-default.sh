@@ -6,16 +6,17 @@
 #
 # Steps: apt packages (the five SoundFont/drum-kit packages, in the background during `cargo build --release`), `insrec synth` (48 000
 # clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB), `insrec train --model compact
-# --set pooling=bands_max --set mix_probability=0` (one 18-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
+# --set pooling=bands_max --set mix_probability=0` (one 16-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
-# skips finished clips and continues training from the last checkpoint. Measured end to end on this 2-core machine
-# (2026-11-28, README's "Default model" has the details): apt 49 s, clean release build 13.5 min, synth 31.6 min,
-# training command 105.3 min (18 epochs of 290–367 s): 2 h 31 min, 1.4 min over the 2.5 h limit.
+# skips finished clips and continues training from the last checkpoint. On this 2-core machine (2026-11-28,
+# README's "Default model" has the details), from parts as measured: apt 49 s (beside the build), clean release
+# build 13.5 min, synth 31.6 min, training command 96.1 min (16 epochs of 301–378 s): 2 h 22 min.
+# EPOCHS=18 (the previous default) measured 2 h 31 min end to end, 1.4 min over the 2.5 h limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
 CLIPS=${CLIPS:-48000}
-EPOCHS=${EPOCHS:-18}
+EPOCHS=${EPOCHS:-16}
 EXTEND_TO=${EXTEND_TO-}
 SEED=${SEED:-7}
 TRAIN_SEED=${TRAIN_SEED:-0}
