@@ -4,9 +4,9 @@
 #
 #   bash scripts/train-default.sh [WORK_DIR]      (default WORK_DIR: data/default-model)
 #
-# Steps: apt packages (the five SoundFont/drum-kit packages, in the background during `cargo build --release`), `insrec synth` (48 000
-# clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB), `insrec train --model compact
-# --set pooling=bands_max --set mix_probability=0` (one 16-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
+# Steps: apt packages (the five SoundFont/drum-kit packages, in the background during `cargo build --release`),
+# `insrec synth` (48 000 clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB),
+# `insrec train --model compact --set pooling=bands_max --set mix_probability=0` (one 16-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
 # skips finished clips and continues training from the last checkpoint. On this 2-core machine (2026-11-28,
 # README's "Default model" has the details), from parts as measured: apt 49 s (beside the build), clean release
