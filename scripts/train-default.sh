@@ -59,8 +59,9 @@ fi
 resume=()
 [ -f "$WORK/run/checkpoint/state.json" ] && resume=(--resume)
 # The encoder keeps the frequency bands of its last map (mean and maximum over time of each band), and
-# training items are single corpus clips (no mixing of two: their ~6 labels are unlike the clips judged).
-settings=(--set pooling=bands_max --set mix_probability=0)
+# training items are single corpus clips (no mixing of two: their ~6 labels are unlike the clips judged),
+# and a second output learns which SoundFont presets play in each frame (weight 3).
+settings=(--set pooling=bands_max --set mix_probability=0 --set preset_loss=3)
 "$BIN" train --model compact --data "synth:$WORK/corpus" --epochs "$EPOCHS" --seed "$TRAIN_SEED" \
   "${settings[@]}" --out "$WORK/run" "${resume[@]}"
 for total in $EXTEND_TO; do

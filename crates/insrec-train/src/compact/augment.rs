@@ -171,7 +171,7 @@ fn quieter(gain_db: f32, threshold_db: Option<f32>) -> Option<Quieter> {
 }
 
 /// Writes one training item built around clip `clip` into `examples` ([`ITEM_LEN`]) and returns
-/// its labels. `scratch` needs [`ITEM_LEN`] values.
+/// its labels and the clip mixed into it, if any. `scratch` needs [`ITEM_LEN`] values.
 pub fn training_item(
     bank: &MelBank,
     clip: usize,
@@ -179,8 +179,9 @@ pub fn training_item(
     rng: &mut ChaCha8Rng,
     examples: &mut [f32],
     scratch: &mut [f32],
-) -> ItemLabels {
+) -> (ItemLabels, Option<usize>) {
     let mut labels = ItemLabels::of(bank, clip);
+    let mut mixed_in = None;
     bank.examples(clip, below(rng, MAX_OFFSET + 1), examples);
     to_energy(examples);
     if chance(rng, settings.mix_probability) {
@@ -194,6 +195,7 @@ pub fn training_item(
         }
         let quieter = quieter(gain_db, settings.mix_unknown_db);
         labels = labels.union(ItemLabels::of(bank, other), quieter);
+        mixed_in = Some(other);
     }
     let gain = db_to_power(range(rng, settings.gain_db));
     let tilt = range(rng, [-settings.tilt_db, settings.tilt_db]);
@@ -237,7 +239,7 @@ pub fn training_item(
             }
         }
     }
-    labels
+    (labels, mixed_in)
 }
 
 /// A random EQ curve over the mel bands, dB: straight lines between the first band, the last

@@ -108,6 +108,15 @@ impl ClipSet {
         }
     }
 
+    /// Which presets play in each frame of each clip of a synthesized corpus (from the clips'
+    /// records); `None` for other datasets.
+    pub fn preset_labels(&self) -> Option<Result<PresetLabels>> {
+        match &self.audio {
+            ClipAudio::Corpus { corpus, indices } => Some(PresetLabels::read(corpus, indices)),
+            ClipAudio::Files(_) => None,
+        }
+    }
+
     /// Where clip `i`'s audio is.
     pub fn path(&self, i: usize) -> PathBuf {
         match &self.audio {
@@ -115,6 +124,93 @@ impl ClipSet {
             ClipAudio::Files(paths) => paths[i].clone(),
         }
     }
+}
+
+/// Which SoundFont presets (drum kits aside) play in each frame of a corpus's clips: a target
+/// finer than the 20 classes (an electric and an acoustic piano, a harpsichord that is no piano).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresetLabels {
+    /// Preset names (e.g. `Electric Piano 1`), sorted; the same name in two SoundFonts is one preset.
+    pub names: Vec<String>,
+    /// Per clip: (index into `names`, frames it plays in as a 10-bit mask).
+    pub clips: Vec<Vec<(usize, u16)>>,
+}
+
+/// Least overlap of a part's span with a frame for the part to count in it, s.
+const MIN_SPAN_OVERLAP_S: f64 = 0.2;
+
+impl PresetLabels {
+    fn read(corpus: &SynthCorpus, indices: &[usize]) -> Result<Self> {
+        let records: Vec<_> = indices
+            .iter()
+            .map(|&i| corpus.record(i))
+            .collect::<std::result::Result<_, _>>()?;
+        let is_kit =
+            |p: &insrec_synth::PartRecord| p.classes.iter().any(|c| c == "drums" || c == "cymbals");
+        let mut names: Vec<String> = records
+            .iter()
+            .flat_map(|r| r.parts.iter().filter(|p| !is_kit(p)))
+            .map(|p| p.instrument.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        let clips = records
+            .iter()
+            .map(|record| {
+                let frames = record.frames();
+                record
+                    .parts
+                    .iter()
+                    .filter(|p| !is_kit(p))
+                    .filter_map(|part| {
+                        let preset = names.binary_search(&part.instrument).ok()?;
+                        let mask = frame_mask(part, frames.as_ref());
+                        (mask != 0).then_some((preset, mask))
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self { names, clips })
+    }
+
+    /// Targets `[10, names.len()]` of a training item made of `clips` (one, or two mixed: the
+    /// presets of either), row-major, appended to `out`.
+    pub fn extend_targets(&self, clips: impl IntoIterator<Item = usize>, out: &mut Vec<f32>) {
+        let k = self.names.len();
+        let start = out.len();
+        out.resize(start + FRAMES_PER_CLIP * k, 0.0);
+        for clip in clips {
+            for &(preset, mask) in &self.clips[clip] {
+                for f in (0..FRAMES_PER_CLIP).filter(|f| mask & (1 << f) != 0) {
+                    out[start + f * k + preset] = 1.0;
+                }
+            }
+        }
+    }
+}
+
+/// The frames a part plays in: its span covers at least [`MIN_SPAN_OVERLAP_S`] of the frame and,
+/// for a labelled part, one of its classes is labelled there (so a buried part is left out).
+fn frame_mask(part: &insrec_synth::PartRecord, frames: Option<&FrameLabels>) -> u16 {
+    let enter = part.enter_s.unwrap_or(0.0);
+    let exit = part.exit_s.unwrap_or(f64::INFINITY);
+    let classes: Vec<usize> = part
+        .classes
+        .iter()
+        .filter_map(|c| insrec_core::Instrument::ALL.iter().find(|i| i.name() == c))
+        .map(|i| i.index())
+        .collect();
+    let mut mask = 0u16;
+    for f in 0..FRAMES_PER_CLIP {
+        let start = f as f64 * 0.96;
+        let overlap = exit.min(start + 0.975) - enter.max(start);
+        let audible = classes.is_empty()
+            || frames.is_some_and(|labels| classes.iter().any(|&c| labels[f][c]));
+        if overlap >= MIN_SPAN_OVERLAP_S && audible {
+            mask |= 1 << f;
+        }
+    }
+    mask
 }
 
 /// `values[r]` for each of `rows`.
@@ -259,4 +355,61 @@ fn read(spec: &DataSpec) -> Result<(ClipSet, SplitBasis)> {
         }
     };
     Ok((all, basis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(
+        classes: &[&str],
+        enter_s: Option<f64>,
+        exit_s: Option<f64>,
+    ) -> insrec_synth::PartRecord {
+        insrec_synth::PartRecord {
+            instrument: "Electric Piano 1".into(),
+            source: "FluidR3_GM".into(),
+            preset: Some([0, 4]),
+            classes: classes.iter().map(|c| (*c).to_owned()).collect(),
+            role: "comp".into(),
+            enter_s,
+            exit_s,
+            events: 10,
+        }
+    }
+
+    #[test]
+    fn a_preset_plays_where_its_span_covers_the_frame_and_its_class_is_labelled() {
+        let mut frames = [[false; NUM_CLASSES]; FRAMES_PER_CLIP];
+        let piano = insrec_core::Instrument::Piano.index();
+        for f in [2, 3, 4, 8] {
+            frames[f][piano] = true;
+        }
+        // 2.5–4.1 s: 0.395 s of frame 2 ([1.92, 2.895) s), 0.26 s of frame 4; frame 8 is
+        // labelled (another piano) but outside the span.
+        let labelled = part(&["piano"], Some(2.5), Some(4.1));
+        assert_eq!(frame_mask(&labelled, Some(&frames)), 0b1_1100);
+        // A distractor has no class to check: its span alone counts; 0.115 s of frame 4 is too little.
+        let distractor = part(&[], Some(4.7), None);
+        assert_eq!(frame_mask(&distractor, None), 0b11_1110_0000);
+        assert_eq!(frame_mask(&labelled, None), 0, "no labels: never audible");
+    }
+
+    #[test]
+    fn preset_targets_are_one_hot_rows_per_frame() {
+        let labels = PresetLabels {
+            names: vec!["Banjo".into(), "Electric Piano 1".into()],
+            clips: vec![vec![(1, 0b101)], vec![]],
+        };
+        let mut out = vec![7.0];
+        labels.extend_targets([0], &mut out);
+        labels.extend_targets([1], &mut out);
+        assert_eq!(out.len(), 1 + 2 * FRAMES_PER_CLIP * 2);
+        assert_eq!(&out[1..7], &[0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(out[1..].iter().sum::<f32>(), 2.0);
+        // A mix of clip 1 (no preset) and clip 0 has clip 0's presets.
+        let mut mixed = Vec::new();
+        labels.extend_targets([1, 0], &mut mixed);
+        assert_eq!(mixed, out[1..1 + FRAMES_PER_CLIP * 2]);
+    }
 }

@@ -117,6 +117,7 @@ pub fn predict(model: CompactModel, clips: &ClipSet, device: &Device) -> Result<
     let network = Network {
         compact: model,
         classifier: None,
+        presets: None,
     };
     SplitPredictions::new(&network, &bank, device)
 }

@@ -2,6 +2,7 @@
 //! in an end-to-end run of a zoo model, that classifier reading the encoder's 10-frame sequences.
 
 use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use insrec_encoders::compact::{CompactConfig, CompactModel};
 use insrec_zoo::{Classifier, ClassifierConfig, ModelKind, SequenceInput};
@@ -40,6 +41,9 @@ impl ClassifierSpec {
 pub struct Network {
     pub compact: CompactModel,
     pub classifier: Option<Classifier>,
+    /// Per-frame logits of which presets play, from the embedding (an auxiliary target; not
+    /// exported).
+    pub presets: Option<Linear>,
 }
 
 /// Logits of one batch.
@@ -48,13 +52,16 @@ pub struct Outputs {
     pub frames: Tensor<3>,
     /// `[batch, 20]` from the classifier, when there is one.
     pub clips: Option<Tensor<2>>,
+    /// `[batch, 10, presets]` when the network learns the presets too.
+    pub presets: Option<Tensor<3>>,
 }
 
 impl Network {
-    /// A freshly initialised network.
+    /// A freshly initialised network; `presets` > 0 adds the preset output.
     pub fn init(
         config: &CompactConfig,
         classifier: Option<&ClassifierSpec>,
+        presets: usize,
         device: &Device,
     ) -> Result<Self> {
         let compact = config.init(device);
@@ -66,9 +73,12 @@ impl Network {
             ),
             None => None,
         };
+        let presets = (presets > 0)
+            .then(|| LinearConfig::new(config.encoder.embedding_dim, presets).init(device));
         Ok(Self {
             compact,
             classifier,
+            presets,
         })
     }
 
@@ -77,6 +87,7 @@ impl Network {
     pub fn forward(&self, examples: Tensor<4>) -> Result<Outputs> {
         let embeddings = self.compact.embed(examples);
         let frames = self.compact.head.forward(embeddings.clone());
+        let presets = self.presets.as_ref().map(|p| p.forward(embeddings.clone()));
         let clips = match &self.classifier {
             Some(classifier) => {
                 let input =
@@ -85,6 +96,10 @@ impl Network {
             }
             None => None,
         };
-        Ok(Outputs { frames, clips })
+        Ok(Outputs {
+            frames,
+            clips,
+            presets,
+        })
     }
 }

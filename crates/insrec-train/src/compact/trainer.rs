@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::{Augmentation, ITEM_LEN, ItemLabels, training_item};
 use super::bank::MelBank;
-use super::data::AudioClips;
+use super::data::{AudioClips, PresetLabels};
 use super::error::{Result, TrainError};
 use super::evaluate::{SplitMetrics, SplitPredictions};
 use super::network::{ClassifierSpec, Network, Outputs};
@@ -59,6 +59,10 @@ pub struct TrainSettings {
     /// Masked BCE, or its asymmetric variant (never the seed's single-label cross-entropy).
     #[serde(default)]
     pub loss: LossKind,
+    /// Weight of an auxiliary BCE on which presets play in each frame (a synthesized corpus
+    /// only); 0 turns it off, as for runs written before it existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub preset_loss: f32,
     pub warmup_steps: usize,
     /// Epochs without a better validation mAP before stopping.
     pub patience: usize,
@@ -119,6 +123,7 @@ impl Default for TrainSettings {
             learning_rate: 3e-3,
             weight_decay: 1e-4,
             loss: LossKind::MaskedBce,
+            preset_loss: 3.0,
             warmup_steps: 150,
             patience: 6,
             seed: 0,
@@ -127,6 +132,10 @@ impl Default for TrainSettings {
             classifier: None,
         }
     }
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 /// The pooling of runs written before it could be chosen.
@@ -154,6 +163,9 @@ struct RunState {
     best_epoch: usize,
     best_map: f64,
     seconds: f64,
+    /// The presets of the auxiliary output, in its order (empty without it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    presets: Vec<String>,
 }
 
 /// One line of `log.jsonl`.
@@ -200,6 +212,8 @@ impl Paths {
 
 /// Record of the compact model in a checkpoint folder.
 const MODEL_BPK: &str = "model.bpk";
+/// Record of the auxiliary preset output in a checkpoint folder.
+const PRESETS_BPK: &str = "presets.bpk";
 /// Record of an end-to-end run's classifier in a checkpoint folder.
 const CLASSIFIER_BPK: &str = "classifier.bpk";
 /// The exported classifier of an end-to-end run, beside `model.json` (zoo format: weights,
@@ -239,6 +253,16 @@ pub fn train(
     if train_set.is_empty() {
         return Err(TrainError::EmptySplit("train"));
     }
+    let presets = if settings.preset_loss > 0.0 {
+        let labels = train_set.preset_labels().transpose()?;
+        match &labels {
+            Some(labels) => tracing::info!(presets = labels.names.len(), "preset targets"),
+            None => tracing::warn!("preset_loss: no preset targets outside a synthesized corpus"),
+        }
+        labels
+    } else {
+        None
+    };
     let train_bank = MelBank::load(&train_set, "log-mel train")?;
     let valid_bank = MelBank::load(&data.valid, "log-mel valid")?;
     tracing::info!(
@@ -258,7 +282,16 @@ pub fn train(
             config.encoder.input_mean = mean;
             config.encoder.input_std = std;
             device.seed(settings.seed);
-            let model = Network::init(&config, settings.classifier.as_ref(), &device)?;
+            let preset_names = presets
+                .as_ref()
+                .map(|p| p.names.clone())
+                .unwrap_or_default();
+            let model = Network::init(
+                &config,
+                settings.classifier.as_ref(),
+                preset_names.len(),
+                &device,
+            )?;
             let state = RunState {
                 settings: settings.clone(),
                 config,
@@ -266,10 +299,17 @@ pub fn train(
                 best_epoch: 0,
                 best_map: f64::NEG_INFINITY,
                 seconds: 0.0,
+                presets: preset_names,
             };
             (state, model, optimizer_config(settings).init())
         }
     };
+    if presets.as_ref().map(|p| &p.names) != (!state.presets.is_empty()).then_some(&state.presets) {
+        return Err(TrainError::Checkpoint {
+            path: paths.checkpoint.clone(),
+            reason: "its preset output names other presets than the corpus has".into(),
+        });
+    }
     tracing::info!(
         params = model.num_params(),
         flops_per_frame = flops_per_frame(&state.config),
@@ -293,11 +333,13 @@ pub fn train(
         model = std::thread::scope(|scope| -> Result<Network> {
             let mut model = model;
             let (sender, batches) = std::sync::mpsc::sync_channel(1);
-            let (bank, order) = (&train_bank, &order);
+            let (bank, order, presets) = (&train_bank, &order, presets.as_ref());
             scope.spawn(move || {
                 for (step, clips) in order.chunks_exact(settings.batch_clips).enumerate() {
                     if sender
-                        .send(Batch::augmented(bank, clips, settings, epoch, step))
+                        .send(Batch::augmented(
+                            bank, presets, clips, settings, epoch, step,
+                        ))
                         .is_err()
                     {
                         break;
@@ -306,7 +348,7 @@ pub fn train(
             });
             for (step, batch) in batches.iter().take(steps_per_epoch).enumerate() {
                 let (input, targets) = batch.into_tensors(&device);
-                let loss = targets.loss(model.forward(input)?, settings.loss);
+                let loss = targets.loss(model.forward(input)?, settings);
                 let value = f64::from(loss.clone().into_scalar::<f32>());
                 loss_sum += value;
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -404,12 +446,15 @@ struct Targets {
     clips: Tensor<2>,
     /// Weights of the clip labels `[batch, 20]`: 0 where a label is unknown.
     weights: Tensor<2>,
+    /// Which presets play `[batch, 10, presets]`, when the network learns them.
+    presets: Option<Tensor<3>>,
 }
 
 impl Targets {
-    /// The mean loss (`masked`: masked BCE or ASL) of `outputs`: the frame head's term plus, in an
-    /// end-to-end run, the classifier's on the clip labels.
-    fn loss(self, outputs: Outputs, masked: LossKind) -> Tensor<1> {
+    /// The mean loss (masked BCE or ASL) of `outputs`: the frame head's term plus, in an
+    /// end-to-end run, the classifier's on the clip labels, plus the weighted preset BCE.
+    fn loss(self, outputs: Outputs, settings: &TrainSettings) -> Tensor<1> {
+        let masked = settings.loss;
         let frame_loss = match self.frames {
             Some((frames, weights)) => {
                 let [batch, count, classes] = frames.dims();
@@ -422,9 +467,19 @@ impl Targets {
                 masked.mean(pooled, self.clips.clone(), self.weights.clone())
             }
         };
-        match outputs.clips {
+        let loss = match outputs.clips {
             Some(clips) => frame_loss + masked.mean(clips, self.clips, self.weights),
             None => frame_loss,
+        };
+        match outputs.presets.zip(self.presets) {
+            Some((logits, targets)) => {
+                let [batch, count, presets] = targets.dims();
+                let flat = |t: Tensor<3>| t.reshape([batch * count, presets]);
+                let (logits, targets) = (flat(logits), flat(targets));
+                let weights = targets.ones_like();
+                loss + LossKind::MaskedBce.mean(logits, targets, weights) * settings.preset_loss
+            }
+            None => loss,
         }
     }
 }
@@ -440,6 +495,9 @@ struct Batch {
     frame_weights: Vec<f32>,
     clip_targets: Vec<f32>,
     weights: Vec<f32>,
+    /// Preset targets `[clips, 10, presets]`, empty without them.
+    presets: Vec<f32>,
+    preset_count: usize,
 }
 
 impl Batch {
@@ -447,6 +505,7 @@ impl Batch {
     /// whatever the thread count.
     fn augmented(
         bank: &MelBank,
+        preset_labels: Option<&PresetLabels>,
         clips: &[usize],
         settings: &TrainSettings,
         epoch: usize,
@@ -454,7 +513,7 @@ impl Batch {
     ) -> Self {
         let n = clips.len();
         let mut examples = vec![0.0f32; n * ITEM_LEN];
-        let labels: Vec<ItemLabels> = examples
+        let (labels, mixed_in): (Vec<ItemLabels>, Vec<Option<usize>>) = examples
             .par_chunks_exact_mut(ITEM_LEN)
             .zip(clips.par_iter().enumerate())
             .map(|(item, (i, &clip))| {
@@ -473,7 +532,7 @@ impl Batch {
                     &mut scratch,
                 )
             })
-            .collect();
+            .unzip();
         let one = |b: &bool| f32::from(u8::from(*b));
         let (mut frames, mut frame_weights) = (Vec::new(), Vec::new());
         let (mut clip_targets, mut weights) = (Vec::new(), Vec::new());
@@ -492,6 +551,12 @@ impl Batch {
                 }
             }
         }
+        let mut presets = Vec::new();
+        if let Some(labels) = preset_labels {
+            for (&clip, other) in clips.iter().zip(&mixed_in) {
+                labels.extend_targets(std::iter::once(clip).chain(*other), &mut presets);
+            }
+        }
         Self {
             clips: n,
             examples,
@@ -499,6 +564,8 @@ impl Batch {
             frame_weights,
             clip_targets,
             weights,
+            presets,
+            preset_count: preset_labels.map_or(0, |l| l.names.len()),
         }
     }
 
@@ -526,6 +593,12 @@ impl Batch {
             frames: frame_tensor(self.frames).zip(frame_tensor(self.frame_weights)),
             clips: clip_tensor(self.clip_targets),
             weights: clip_tensor(self.weights),
+            presets: (!self.presets.is_empty()).then(|| {
+                Tensor::from_data(
+                    TensorData::new(self.presets, [n, FRAMES_PER_CLIP, self.preset_count]),
+                    device,
+                )
+            }),
         };
         (input, targets)
     }
@@ -562,16 +635,28 @@ fn save_network(dir: &Path, network: &Network) -> Result<()> {
     if let Some(classifier) = &network.classifier {
         write_atomic(&dir.join(CLASSIFIER_BPK), &module_bytes(classifier)?)?;
     }
+    if let Some(presets) = &network.presets {
+        write_atomic(&dir.join(PRESETS_BPK), &module_bytes(presets)?)?;
+    }
     Ok(())
 }
 
 /// Reads what [`save_network`] wrote for the run of `state`.
 fn load_network(dir: &Path, state: &RunState, device: &Device) -> Result<Network> {
-    let fresh = Network::init(&state.config, state.settings.classifier.as_ref(), device)?;
+    let fresh = Network::init(
+        &state.config,
+        state.settings.classifier.as_ref(),
+        state.presets.len(),
+        device,
+    )?;
     Ok(Network {
         compact: load_module(fresh.compact, &dir.join(MODEL_BPK))?,
         classifier: match fresh.classifier {
             Some(classifier) => Some(load_module(classifier, &dir.join(CLASSIFIER_BPK))?),
+            None => None,
+        },
+        presets: match fresh.presets {
+            Some(presets) => Some(load_module(presets, &dir.join(PRESETS_BPK))?),
             None => None,
         },
     })
@@ -847,13 +932,15 @@ mod tests {
             frames: Some((frames(vec![1.0, 0.0, 1.0]), frames(vec![1.0, 1.0, 0.0]))),
             clips: Tensor::zeros([1, 3], &device),
             weights: Tensor::ones([1, 3], &device),
+            presets: None,
         };
         let outputs = Outputs {
             frames: frames(vec![2.0, -1.0, -9.0]),
             clips: None,
+            presets: None,
         };
         let got = targets
-            .loss(outputs, LossKind::MaskedBce)
+            .loss(outputs, &TrainSettings::default())
             .into_scalar::<f32>();
         // Target 1 at logit 2: ln(1 + e^-2); target 0 at logit -1: ln(1 + e^-1).
         let expected = ((1.0 + (-2.0f32).exp()).ln() + (1.0 + (-1.0f32).exp()).ln()) / 2.0;

@@ -71,6 +71,7 @@ fn settings(
                     Some(loss) => loss,
                 }
             }
+            "preset_loss" => settings.preset_loss = value.parse().map_err(|e| bad(&e))?,
             "warmup_steps" => settings.warmup_steps = value.parse().map_err(|e| bad(&e))?,
             "patience" => settings.patience = value.parse().map_err(|e| bad(&e))?,
             "max_train_clips" => {
@@ -85,7 +86,7 @@ fn settings(
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
                 "--set {key}: the compact model knows head, blocks, pooling, time_pool, embedding_dim, head_hidden, batch_clips, learning_rate, \
-                 weight_decay, loss, warmup_steps, patience, max_train_clips, mix_probability, \
+                 weight_decay, loss, preset_loss, warmup_steps, patience, max_train_clips, mix_probability, \
                  mix_unknown_db, noise_probability, mask_probability, tilt_db, eq_db{}",
                 if classifier.is_some() {
                     " (keys without `train.` configure the classifier)"
