@@ -85,6 +85,17 @@ fn trains_exports_analyzes_and_resumes() {
         serde_json::json!({"channels": 48, "stride": 1}),
         "{blocks}"
     );
+    // The auxiliary preset output (on by default) is checkpointed, named in the run's state, and
+    // not exported.
+    assert!(run.join("checkpoint/presets.bpk").is_file());
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run.join("checkpoint/state.json")).expect("state.json"),
+    )
+    .expect("state.json is JSON");
+    let presets = state["presets"].as_array().map_or(0, Vec::len);
+    assert!(presets > 0, "{state}");
+    assert_eq!(state["settings"]["preset_loss"], 3.0);
+    assert!(!run.join("model/presets.bpk").exists());
 
     let clip = corpus.join("clips/000000.wav");
     let analysis = insrec(&[
