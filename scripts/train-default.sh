@@ -6,11 +6,12 @@
 #
 # Steps: apt packages (the five SoundFont/drum-kit packages, in the background during `cargo build --release`),
 # `insrec synth` (48 000 clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB),
-# `insrec train --model compact --set pooling=bands_max --set mix_probability=0` (one 16-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
+# `insrec train --model compact --set pooling=bands_max --set mix_probability=0 --set preset_loss=3` (one 16-epoch cosine
+# cycle, seed 0; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
 # skips finished clips and continues training from the last checkpoint. On this 2-core machine (2026-11-28,
 # README's "Default model" has the details), from parts as measured: apt 49 s (beside the build), clean release
-# build 13.5 min, synth 31.6 min, training command 96.1 min (16 epochs of 301–378 s): 2 h 22 min.
+# build 13.5 min, synth 31.6 min, training command 93.5 min (16 epochs of 298–377 s): 2 h 19 min.
 # EPOCHS=18 (the previous default) measured 2 h 31 min end to end, 1.4 min over the 2.5 h limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
