@@ -946,4 +946,33 @@ mod tests {
         let expected = ((1.0 + (-2.0f32).exp()).ln() + (1.0 + (-1.0f32).exp()).ln()) / 2.0;
         assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
     }
+
+    #[test]
+    fn the_preset_term_adds_its_weighted_mean_bce() {
+        let device = Device::flex();
+        let tensor =
+            |values: Vec<f32>| Tensor::<3>::from_data(TensorData::new(values, [1, 1, 2]), &device);
+        let targets = || Targets {
+            frames: Some((tensor(vec![1.0, 0.0]), tensor(vec![1.0, 1.0]))),
+            clips: Tensor::zeros([1, 2], &device),
+            weights: Tensor::ones([1, 2], &device),
+            presets: Some(tensor(vec![0.0, 1.0])),
+        };
+        let outputs = || Outputs {
+            frames: tensor(vec![0.0, 0.0]),
+            clips: None,
+            presets: Some(tensor(vec![0.0, 0.0])),
+        };
+        let settings = TrainSettings::default();
+        let off = TrainSettings {
+            preset_loss: 0.0,
+            ..settings.clone()
+        };
+        let without = targets().loss(outputs(), &off).into_scalar::<f32>();
+        let with = targets().loss(outputs(), &settings).into_scalar::<f32>();
+        // Every logit 0: BCE ln 2 per label, the preset term weighted 3.
+        let ln2 = std::f32::consts::LN_2;
+        assert!((without - ln2).abs() < 1e-6, "{without}");
+        assert!((with - 4.0 * ln2).abs() < 1e-5, "{with}");
+    }
 }
