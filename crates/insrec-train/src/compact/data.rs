@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
+use insrec_core::{FRAMES_PER_CLIP, Instrument, NUM_CLASSES};
 use insrec_data::{
     Dataset, FeatureScale, FeatureSource, LabelledFolder, Labels, OpenMic, OpenMicOptions, Splits,
 };
@@ -145,8 +145,9 @@ impl PresetLabels {
             .iter()
             .map(|&i| corpus.record(i))
             .collect::<std::result::Result<_, _>>()?;
-        let is_kit =
-            |p: &insrec_synth::PartRecord| p.classes.iter().any(|c| c == "drums" || c == "cymbals");
+        let is_kit = |p: &insrec_synth::PartRecord| {
+            part_classes(p).any(|c| matches!(c, Instrument::Drums | Instrument::Cymbals))
+        };
         let mut names: Vec<String> = records
             .iter()
             .flat_map(|r| r.parts.iter().filter(|p| !is_kit(p)))
@@ -194,12 +195,7 @@ impl PresetLabels {
 fn frame_mask(part: &insrec_synth::PartRecord, frames: Option<&FrameLabels>) -> u16 {
     let enter = part.enter_s.unwrap_or(0.0);
     let exit = part.exit_s.unwrap_or(f64::INFINITY);
-    let classes: Vec<usize> = part
-        .classes
-        .iter()
-        .filter_map(|c| insrec_core::Instrument::ALL.iter().find(|i| i.name() == c))
-        .map(|i| i.index())
-        .collect();
+    let classes: Vec<usize> = part_classes(part).map(Instrument::index).collect();
     let mut mask = 0u16;
     for f in 0..FRAMES_PER_CLIP {
         let start = f as f64 * 0.96;
@@ -211,6 +207,11 @@ fn frame_mask(part: &insrec_synth::PartRecord, frames: Option<&FrameLabels>) -> 
         }
     }
     mask
+}
+
+/// The classes a part can be labelled with.
+fn part_classes(part: &insrec_synth::PartRecord) -> impl Iterator<Item = Instrument> + '_ {
+    part.classes.iter().filter_map(|c| c.parse().ok())
 }
 
 /// `values[r]` for each of `rows`.
@@ -381,7 +382,7 @@ mod tests {
     #[test]
     fn a_preset_plays_where_its_span_covers_the_frame_and_its_class_is_labelled() {
         let mut frames = [[false; NUM_CLASSES]; FRAMES_PER_CLIP];
-        let piano = insrec_core::Instrument::Piano.index();
+        let piano = Instrument::Piano.index();
         for f in [2, 3, 4, 8] {
             frames[f][piano] = true;
         }
