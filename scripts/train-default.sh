@@ -9,10 +9,10 @@
 # `insrec train --model compact --set pooling=bands_max --set mix_probability=0 --set preset_loss=3` (one 16-epoch cosine
 # cycle, seed 0; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
-# skips finished clips and continues training from the last checkpoint. On this 2-core machine (2026-11-28,
-# README's "Default model" has the details), from parts as measured: apt 49 s (beside the build), clean release
-# build 13.5 min, synth 31.6 min, training command 93.5 min (16 epochs of 298–377 s): 2 h 19 min.
-# EPOCHS=18 (the previous default) measured 2 h 31 min end to end, 1.4 min over the 2.5 h limit.
+# skips finished clips and continues training from the last checkpoint. Measured end to end on a fresh 2-core
+# machine (2026-11-28, README's "Retraining it"): apt 67 s (beside the build), clean release build 13 min,
+# synth 32.5 min, training command 89.3 min (16 epochs of 273–347 s): 2 h 15 min; it reproduced the committed
+# weights byte for byte. EPOCHS=18 (the previous default) measured 2 h 31 min, 1.4 min over the 2.5 h limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
