@@ -15,4 +15,4 @@ mod scores;
 
 pub use error::{PipelineError, Result};
 pub use recognizer::{AnalyzeOptions, FrameEncoder, FrameHead, Recognizer};
-pub use scores::{file_scores, present};
+pub use scores::{file_scores, present, smooth_timeline};

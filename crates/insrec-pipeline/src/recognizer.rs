@@ -7,7 +7,7 @@ use insrec_audio::{AudioSource, AudioStream, StreamOptions};
 use insrec_core::{FRAME_SECONDS, FileReport, FrameScores, NUM_CLASSES};
 use insrec_features::{EXAMPLE_LEN, Examples, LogMelFrontend};
 
-use crate::{PipelineError, Result, file_scores, present};
+use crate::{PipelineError, Result, file_scores, present, smooth_timeline};
 
 /// Examples encoded per encoder call.
 const ENCODE_BATCH: usize = 64;
@@ -103,10 +103,12 @@ impl Recognizer {
                 seconds: duration_s,
             });
         }
-        let frames = self
-            .head
-            .frame_probabilities(&embeddings, dim)
-            .map_err(|reason| self.model_error(reason))?;
+        let frames = smooth_timeline(
+            &self
+                .head
+                .frame_probabilities(&embeddings, dim)
+                .map_err(|reason| self.model_error(reason))?,
+        );
         let scores = file_scores(&frames);
         Ok(FileReport {
             path,

@@ -37,6 +37,11 @@ pub struct Augmentation {
     /// dB; 0 turns it off.
     #[serde(default)]
     pub eq_db: f32,
+    /// Largest shift of the whole item along the mel axis, in bands, drawn uniformly from
+    /// `-shift_bands..=shift_bands` (the edge band repeated into the gap): pitch and formants
+    /// moved together, a crude new timbre. 0 turns it off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_bands: usize,
     /// Chance of adding a noise floor.
     pub noise_probability: f64,
     /// Chance of each of two frequency masks (up to 8 bands) and two time masks per example (up
@@ -53,6 +58,7 @@ impl Default for Augmentation {
             mix_unknown_db: None,
             tilt_db: 8.0,
             eq_db: 0.0,
+            shift_bands: 0,
             noise_probability: 0.3,
             mask_probability: 0.5,
         }
@@ -222,6 +228,13 @@ pub fn training_item(
             *v = (e + LOG_OFFSET).ln();
         }
     }
+    if settings.shift_bands > 0 {
+        let k = settings.shift_bands;
+        shift_bands(
+            &mut examples[..ITEM_LEN],
+            below(rng, 2 * k + 1) as isize - k as isize,
+        );
+    }
     let floor = LOG_OFFSET.ln();
     for example in examples[..ITEM_LEN].chunks_exact_mut(EXAMPLE_FRAMES * MEL_BANDS) {
         for _ in 0..2 {
@@ -244,6 +257,25 @@ pub fn training_item(
 
 /// A random EQ curve over the mel bands, dB: straight lines between the first band, the last
 /// and one to four bands in between, each at a gain drawn from `±max_db`.
+/// Moves every row's values `shift` bands up (down when negative), repeating the edge band.
+fn shift_bands(values: &mut [f32], shift: isize) {
+    if shift == 0 {
+        return;
+    }
+    let last = MEL_BANDS as isize - 1;
+    let mut shifted = [0.0f32; MEL_BANDS];
+    for row in values.chunks_exact_mut(MEL_BANDS) {
+        for (b, out) in shifted.iter_mut().enumerate() {
+            *out = row[(b as isize - shift).clamp(0, last) as usize];
+        }
+        row.copy_from_slice(&shifted);
+    }
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
+}
+
 fn eq_curve(rng: &mut ChaCha8Rng, max_db: f32) -> [f32; MEL_BANDS] {
     let last = MEL_BANDS - 1;
     let mut bands: Vec<usize> = (0..1 + below(rng, 4))
@@ -275,6 +307,22 @@ fn to_energy(values: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_band_shift_moves_each_row_and_repeats_the_edge() {
+        let row: Vec<f32> = (0..MEL_BANDS).map(|b| b as f32).collect();
+        let mut values = [row.clone(), row].concat();
+        shift_bands(&mut values, 2);
+        assert_eq!(values[..4], [0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(values[MEL_BANDS - 1], (MEL_BANDS - 3) as f32);
+        assert_eq!(values[MEL_BANDS..MEL_BANDS + 4], [0.0, 0.0, 0.0, 1.0]);
+        shift_bands(&mut values[..MEL_BANDS], -3);
+        assert_eq!(values[0], 1.0); // band 3 of the shifted row, i.e. band 1
+        assert_eq!(
+            values[MEL_BANDS - 4..MEL_BANDS],
+            [(MEL_BANDS - 3) as f32; 4]
+        );
+    }
 
     #[test]
     fn mixed_clip_labels_are_absent_only_where_both_clips_say_so() {

@@ -109,10 +109,12 @@ impl ClipSet {
     }
 
     /// Which presets play in each frame of each clip of a synthesized corpus (from the clips'
-    /// records); `None` for other datasets.
-    pub fn preset_labels(&self) -> Option<Result<PresetLabels>> {
+    /// records), and with `roles` which parts' roles; `None` for other datasets.
+    pub fn preset_labels(&self, roles: bool) -> Option<Result<PresetLabels>> {
         match &self.audio {
-            ClipAudio::Corpus { corpus, indices } => Some(PresetLabels::read(corpus, indices)),
+            ClipAudio::Corpus { corpus, indices } => {
+                Some(PresetLabels::read(corpus, indices, roles))
+            }
             ClipAudio::Files(_) => None,
         }
     }
@@ -131,6 +133,7 @@ impl ClipSet {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresetLabels {
     /// Preset names (e.g. `Electric Piano 1`), sorted; the same name in two SoundFonts is one preset.
+    /// With roles, also `role:` and each part role (`role:melody`, `role:pad`, …).
     pub names: Vec<String>,
     /// Per clip: (index into `names`, frames it plays in as a 10-bit mask).
     pub clips: Vec<Vec<(usize, u16)>>,
@@ -140,18 +143,14 @@ pub struct PresetLabels {
 const MIN_SPAN_OVERLAP_S: f64 = 0.2;
 
 impl PresetLabels {
-    fn read(corpus: &SynthCorpus, indices: &[usize]) -> Result<Self> {
+    fn read(corpus: &SynthCorpus, indices: &[usize], roles: bool) -> Result<Self> {
         let records: Vec<_> = indices
             .iter()
             .map(|&i| corpus.record(i))
             .collect::<std::result::Result<_, _>>()?;
-        let is_kit = |p: &insrec_synth::PartRecord| {
-            part_classes(p).any(|c| matches!(c, Instrument::Drums | Instrument::Cymbals))
-        };
         let mut names: Vec<String> = records
             .iter()
-            .flat_map(|r| r.parts.iter().filter(|p| !is_kit(p)))
-            .map(|p| p.instrument.clone())
+            .flat_map(|r| r.parts.iter().flat_map(|p| part_targets(p, roles)))
             .collect();
         names.sort();
         names.dedup();
@@ -162,11 +161,13 @@ impl PresetLabels {
                 record
                     .parts
                     .iter()
-                    .filter(|p| !is_kit(p))
-                    .filter_map(|part| {
-                        let preset = names.binary_search(&part.instrument).ok()?;
+                    .flat_map(|part| {
                         let mask = frame_mask(part, frames.as_ref());
-                        (mask != 0).then_some((preset, mask))
+                        part_targets(part, roles)
+                            .into_iter()
+                            .filter_map(|name| names.binary_search(&name).ok())
+                            .filter(move |_| mask != 0)
+                            .map(move |target| (target, mask))
                     })
                     .collect()
             })
@@ -188,6 +189,19 @@ impl PresetLabels {
             }
         }
     }
+}
+
+/// The target names of a part: its preset and, with `roles`, `role:` and its role; none for a
+/// drum kit.
+fn part_targets(part: &insrec_synth::PartRecord, roles: bool) -> Vec<String> {
+    if part_classes(part).any(|c| matches!(c, Instrument::Drums | Instrument::Cymbals)) {
+        return Vec::new();
+    }
+    let mut names = vec![part.instrument.clone()];
+    if roles {
+        names.push(format!("role:{}", part.role));
+    }
+    names
 }
 
 /// The frames a part plays in: its span covers at least [`MIN_SPAN_OVERLAP_S`] of the frame and,
@@ -394,6 +408,18 @@ mod tests {
         let distractor = part(&[], Some(4.7), None);
         assert_eq!(frame_mask(&distractor, None), 0b11_1110_0000);
         assert_eq!(frame_mask(&labelled, None), 0, "no labels: never audible");
+    }
+
+    #[test]
+    fn a_part_targets_its_preset_and_with_roles_its_role_and_a_kit_nothing() {
+        let piano = part(&["piano"], None, None);
+        assert_eq!(part_targets(&piano, false), ["Electric Piano 1"]);
+        assert_eq!(
+            part_targets(&piano, true),
+            ["Electric Piano 1", "role:comp"]
+        );
+        let kit = part(&["drums", "cymbals"], None, None);
+        assert!(part_targets(&kit, true).is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_encoders::compact::CompactModel;
 use insrec_eval::{OfficialMetrics, Predictions};
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
-use insrec_pipeline::file_scores;
+use insrec_pipeline::{file_scores, smooth_timeline};
 use serde::{Deserialize, Serialize};
 
 use super::augment::ITEM_LEN;
@@ -68,9 +68,9 @@ fn sigmoid_values<const D: usize>(logits: Tensor<D>) -> Vec<f32> {
     sigmoid(logits).into_data().iter::<f32>().collect()
 }
 
-/// Clip predictions, and frame predictions where the clips have frame labels. A clip's scores are
-/// the classifier's when the network has one, else the file scores the pipeline makes of the
-/// frame head's.
+/// Clip predictions, and frame predictions where the clips have frame labels, both as
+/// `insrec analyze` reports them: frames are the smoothed timeline of the frame head's, a clip's
+/// scores the classifier's when the network has one, else the file scores made of that timeline.
 pub struct SplitPredictions {
     pub clips: Predictions,
     pub frames: Option<Predictions>,
@@ -86,9 +86,8 @@ impl SplitPredictions {
             ClipLabels::Clips(_) => None,
         };
         for (i, probs) in probabilities(network, bank, device)?.iter().enumerate() {
-            let scores = probs
-                .classifier
-                .unwrap_or_else(|| file_scores(&probs.frames).0);
+            let timeline = smooth_timeline(&probs.frames);
+            let scores = probs.classifier.unwrap_or_else(|| file_scores(&timeline).0);
             match bank.labels() {
                 ClipLabels::Frames(labels) => {
                     let labels = &labels[i];
@@ -96,7 +95,7 @@ impl SplitPredictions {
                         std::array::from_fn(|c| labels.iter().any(|f| f[c]));
                     clips.push(scores, relevance(&clip_labels), all_known)?;
                     if let Some(frames) = &mut frames {
-                        for (p, l) in probs.frames.iter().zip(labels) {
+                        for (p, l) in timeline.iter().zip(labels) {
                             frames.push(*p, relevance(l), all_known)?;
                         }
                     }

@@ -63,6 +63,9 @@ pub struct TrainSettings {
     /// only); 0 turns it off, as for runs written before it existed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub preset_loss: f32,
+    /// Add each part's role (melody, comp, pad, bass, …) to the preset output's targets.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub role_targets: bool,
     pub warmup_steps: usize,
     /// Epochs without a better validation mAP before stopping.
     pub patience: usize,
@@ -124,6 +127,7 @@ impl Default for TrainSettings {
             weight_decay: 1e-4,
             loss: LossKind::MaskedBce,
             preset_loss: 3.0,
+            role_targets: false,
             warmup_steps: 150,
             patience: 6,
             seed: 0,
@@ -254,7 +258,7 @@ pub fn train(
         return Err(TrainError::EmptySplit("train"));
     }
     let presets = if settings.preset_loss > 0.0 {
-        let labels = train_set.preset_labels().transpose()?;
+        let labels = train_set.preset_labels(settings.role_targets).transpose()?;
         match &labels {
             Some(labels) => tracing::info!(presets = labels.names.len(), "preset targets"),
             None => tracing::warn!("preset_loss: no preset targets outside a synthesized corpus"),

@@ -72,6 +72,7 @@ fn settings(
                 }
             }
             "preset_loss" => settings.preset_loss = value.parse().map_err(|e| bad(&e))?,
+            "role_targets" => settings.role_targets = value.parse().map_err(|e| bad(&e))?,
             "warmup_steps" => settings.warmup_steps = value.parse().map_err(|e| bad(&e))?,
             "patience" => settings.patience = value.parse().map_err(|e| bad(&e))?,
             "max_train_clips" => {
@@ -82,12 +83,13 @@ fn settings(
             "mask_probability" => a.mask_probability = value.parse().map_err(|e| bad(&e))?,
             "tilt_db" => a.tilt_db = value.parse().map_err(|e| bad(&e))?,
             "eq_db" => a.eq_db = value.parse().map_err(|e| bad(&e))?,
+            "shift_bands" => a.shift_bands = value.parse().map_err(|e| bad(&e))?,
             "mix_unknown_db" => a.mix_unknown_db = Some(value.parse().map_err(|e| bad(&e))?),
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
                 "--set {key}: the compact model knows head, blocks, pooling, time_pool, embedding_dim, head_hidden, batch_clips, learning_rate, \
-                 weight_decay, loss, preset_loss, warmup_steps, patience, max_train_clips, mix_probability, \
-                 mix_unknown_db, noise_probability, mask_probability, tilt_db, eq_db{}",
+                 weight_decay, loss, preset_loss, role_targets, warmup_steps, patience, max_train_clips, mix_probability, \
+                 mix_unknown_db, noise_probability, mask_probability, tilt_db, eq_db, shift_bands{}",
                 if classifier.is_some() {
                     " (keys without `train.` configure the classifier)"
                 } else {
