@@ -6,7 +6,7 @@
 #
 # Steps: apt packages (the five SoundFont/drum-kit packages, in the background during `cargo build --release`),
 # `insrec synth` (48 000 clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB),
-# `insrec train --model compact --set pooling=bands_max --set mix_probability=0 --set preset_loss=3` (one 16-epoch cosine
+# `insrec train --model compact --set pooling=bands_max --set mix_probability=0 --set preset_loss=3 --set role_targets=true` (one 16-epoch cosine
 # cycle, seed 0; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
 # skips finished clips and continues training from the last checkpoint. Measured end to end on a fresh 2-core
@@ -61,8 +61,8 @@ resume=()
 [ -f "$WORK/run/checkpoint/state.json" ] && resume=(--resume)
 # The encoder keeps the frequency bands of its last map (mean and maximum over time of each band), and
 # training items are single corpus clips (no mixing of two: their ~6 labels are unlike the clips judged),
-# and a second output learns which SoundFont presets play in each frame (weight 3).
-settings=(--set pooling=bands_max --set mix_probability=0 --set preset_loss=3)
+# and a second output learns which SoundFont presets, and which part roles, play in each frame (weight 3).
+settings=(--set pooling=bands_max --set mix_probability=0 --set preset_loss=3 --set role_targets=true)
 "$BIN" train --model compact --data "synth:$WORK/corpus" --epochs "$EPOCHS" --seed "$TRAIN_SEED" \
   "${settings[@]}" --out "$WORK/run" "${resume[@]}"
 for total in $EXTEND_TO; do

@@ -127,7 +127,7 @@ impl Default for TrainSettings {
             weight_decay: 1e-4,
             loss: LossKind::MaskedBce,
             preset_loss: 3.0,
-            role_targets: false,
+            role_targets: true,
             warmup_steps: 150,
             patience: 6,
             seed: 0,
