@@ -11,8 +11,9 @@
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
 # skips finished clips and continues training from the last checkpoint. Measured end to end on a fresh 2-core
 # machine (2026-11-28, README's "Retraining it"): apt 67 s (beside the build), clean release build 13 min,
-# synth 32.5 min, training command 89.3 min (16 epochs of 273–347 s): 2 h 15 min; it reproduced the committed
-# weights byte for byte. EPOCHS=18 (the previous default) measured 2 h 31 min, 1.4 min over the 2.5 h limit.
+# synth 32.5 min, training command 89.3 min (16 epochs of 273–347 s): 2 h 15 min, without role_targets=true (its
+# 16 epochs took 5 211 s against 5 151 s); it reproduced that default's weights byte for byte. EPOCHS=18 (an earlier
+# default's count) measured 2 h 31 min, 1.4 min over the 2.5 h limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-data/default-model}
