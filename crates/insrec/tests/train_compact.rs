@@ -179,7 +179,8 @@ fn trains_exports_analyzes_and_resumes() {
     );
     assert_eq!(other.status.code(), Some(2));
     assert!(
-        stderr(&other).contains("other settings"),
+        stderr(&other).contains("other settings (head: ")
+            && stderr(&other).contains(", \"mlp\" now)"),
         "{}",
         stderr(&other)
     );

@@ -697,6 +697,28 @@ fn save_checkpoint(
 
 type Resumed<O> = (RunState, Network, O);
 
+/// The top-level settings that differ, as `key: checkpoint value, now value` (`-` where one
+/// leaves the key out, i.e. at its off value).
+fn setting_differences(checkpoint: &TrainSettings, now: &TrainSettings) -> Vec<String> {
+    let object = |settings: &TrainSettings| match serde_json::to_value(settings) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (old, new) = (object(checkpoint), object(now));
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let show = |value: Option<&serde_json::Value>| value.map_or("-".to_owned(), |v| v.to_string());
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: {} in the checkpoint, {} now",
+                show(old.get(k)),
+                show(new.get(k))
+            )
+        })
+        .collect()
+}
+
 fn resume(
     paths: &Paths,
     settings: &TrainSettings,
@@ -717,11 +739,11 @@ fn resume(
         ..state.settings.clone()
     };
     if same_recipe != *settings {
-        return Err(bad(
-            "was written with other settings (only epochs and patience may change on resume); \
-             use another output folder or the same settings"
-                .into(),
-        ));
+        return Err(bad(format!(
+            "was written with other settings ({}); only epochs and patience may change on resume: \
+             pass the checkpoint's values with --set, or use another output folder",
+            setting_differences(&same_recipe, settings).join(", ")
+        )));
     }
     let model = load_network(&paths.checkpoint, &state, device)?;
     let optimizer_path = paths.checkpoint.join("optimizer.bpk");
@@ -949,6 +971,26 @@ mod tests {
         // Target 1 at logit 2: ln(1 + e^-2); target 0 at logit -1: ln(1 + e^-1).
         let expected = ((1.0 + (-2.0f32).exp()).ln() + (1.0 + (-1.0f32).exp()).ln()) / 2.0;
         assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn a_resume_with_other_settings_names_them() {
+        let checkpoint = TrainSettings {
+            role_targets: false,
+            ..TrainSettings::default()
+        };
+        let now = TrainSettings {
+            learning_rate: 1e-3,
+            ..TrainSettings::default()
+        };
+        assert_eq!(
+            setting_differences(&checkpoint, &now),
+            [
+                "learning_rate: 0.003 in the checkpoint, 0.001 now",
+                "role_targets: - in the checkpoint, true now"
+            ]
+        );
+        assert!(setting_differences(&now, &now).is_empty());
     }
 
     #[test]
