@@ -40,7 +40,7 @@ pub struct Augmentation {
     /// Largest shift of the whole item along the mel axis, in bands, drawn uniformly from
     /// `-shift_bands..=shift_bands` (the edge band repeated into the gap): pitch and formants
     /// moved together, a crude new timbre. 0 turns it off.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "super::is_zero")]
     pub shift_bands: usize,
     /// Chance of adding a noise floor.
     pub noise_probability: f64,
@@ -255,8 +255,6 @@ pub fn training_item(
     (labels, mixed_in)
 }
 
-/// A random EQ curve over the mel bands, dB: straight lines between the first band, the last
-/// and one to four bands in between, each at a gain drawn from `±max_db`.
 /// Moves every row's values `shift` bands up (down when negative), repeating the edge band.
 fn shift_bands(values: &mut [f32], shift: isize) {
     if shift == 0 {
@@ -272,10 +270,8 @@ fn shift_bands(values: &mut [f32], shift: isize) {
     }
 }
 
-fn is_zero(value: &usize) -> bool {
-    *value == 0
-}
-
+/// A random EQ curve over the mel bands, dB: straight lines between the first band, the last
+/// and one to four bands in between, each at a gain drawn from `±max_db`.
 fn eq_curve(rng: &mut ChaCha8Rng, max_db: f32) -> [f32; MEL_BANDS] {
     let last = MEL_BANDS - 1;
     let mut bands: Vec<usize> = (0..1 + below(rng, 4))

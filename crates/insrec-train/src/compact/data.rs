@@ -163,10 +163,14 @@ impl PresetLabels {
                     .iter()
                     .flat_map(|part| {
                         let mask = frame_mask(part, frames.as_ref());
-                        part_targets(part, roles)
+                        let targets = if mask == 0 {
+                            Vec::new()
+                        } else {
+                            part_targets(part, roles)
+                        };
+                        targets
                             .into_iter()
                             .filter_map(|name| names.binary_search(&name).ok())
-                            .filter(move |_| mask != 0)
                             .map(move |target| (target, mask))
                     })
                     .collect()

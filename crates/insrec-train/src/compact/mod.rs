@@ -17,3 +17,8 @@ pub use error::{Result, TrainError};
 pub use evaluate::{SplitMetrics, SplitPredictions, predict};
 pub use network::ClassifierSpec;
 pub use trainer::{CLASSIFIER_FILE, TrainOutcome, TrainSettings, train, trained_split};
+
+/// Whether a setting is at its off value (serde leaves such settings out of run files).
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}

@@ -61,7 +61,7 @@ pub struct TrainSettings {
     pub loss: LossKind,
     /// Weight of an auxiliary BCE on which presets play in each frame (a synthesized corpus
     /// only); 0 turns it off, as for runs written before it existed.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "super::is_zero")]
     pub preset_loss: f32,
     /// Add each part's role (melody, comp, pad, bass, …) to the preset output's targets.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -136,10 +136,6 @@ impl Default for TrainSettings {
             classifier: None,
         }
     }
-}
-
-fn is_zero(x: &f32) -> bool {
-    *x == 0.0
 }
 
 /// The pooling of runs written before it could be chosen.
