@@ -6,8 +6,8 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 use crate::{
-    EXAMPLE_FRAMES, EXAMPLE_LEN, FFT_BINS, FFT_SIZE, HOP_SAMPLES, LOG_OFFSET, MEL_BANDS,
-    MelFilterbank, WINDOW_SAMPLES, periodic_hann,
+    EXAMPLE_FRAMES, EXAMPLE_LEN, FFT_BINS, FFT_SIZE, HALF_EXAMPLE_FRAMES, HOP_SAMPLES, LOG_OFFSET,
+    MEL_BANDS, MelFilterbank, WINDOW_SAMPLES, periodic_hann,
 };
 
 /// Consumed input kept before the buffer is compacted.
@@ -59,8 +59,38 @@ pub struct LogMelFrontend {
     pending: Vec<f64>,
     /// Index in `pending` of the next frame's first sample.
     position: usize,
-    /// Frames of the example being assembled.
+    /// The examples being assembled.
+    grid: ExampleGrid,
+    /// The half-frame view's examples being assembled.
+    shifted: ExampleGrid,
+}
+
+/// Groups a stream of log-mel frames into examples, starting `skip` frames in.
+#[derive(Debug, Default)]
+struct ExampleGrid {
+    skip: usize,
     example: Vec<f32>,
+}
+
+impl ExampleGrid {
+    fn starting_at(skip: usize) -> Self {
+        Self {
+            skip,
+            example: Vec::with_capacity(EXAMPLE_LEN),
+        }
+    }
+
+    fn push(&mut self, frame: &[f64], out: &mut Examples) {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return;
+        }
+        self.example.extend(frame.iter().map(|&v| v as f32));
+        if self.example.len() == EXAMPLE_LEN {
+            out.data.extend_from_slice(&self.example);
+            self.example.clear();
+        }
+    }
 }
 
 impl Default for LogMelFrontend {
@@ -83,7 +113,8 @@ impl LogMelFrontend {
             frame: vec![0.0; MEL_BANDS],
             pending: Vec::new(),
             position: 0,
-            example: Vec::with_capacity(EXAMPLE_LEN),
+            grid: ExampleGrid::starting_at(0),
+            shifted: ExampleGrid::starting_at(HALF_EXAMPLE_FRAMES),
         }
     }
 
@@ -104,15 +135,23 @@ impl LogMelFrontend {
     /// Feeds samples; appends each completed 96 × 64 example to `out`. Trailing frames that do not
     /// fill an example are kept for the next call and dropped at the end of the stream.
     pub fn push(&mut self, samples: &[f64], out: &mut Examples) {
-        let mut example = std::mem::take(&mut self.example);
+        let mut grid = std::mem::take(&mut self.grid);
+        self.push_frames(samples, |frame| grid.push(frame, out));
+        self.grid = grid;
+    }
+
+    /// As [`push`](Self::push), and also appends to `shifted` the examples of the half-frame
+    /// view: the same grid started [`HALF_EXAMPLE_FRAMES`] frames (0.48 s) later.
+    pub fn push_views(&mut self, samples: &[f64], out: &mut Examples, shifted: &mut Examples) {
+        let (mut grid, mut shifted_grid) = (
+            std::mem::take(&mut self.grid),
+            std::mem::take(&mut self.shifted),
+        );
         self.push_frames(samples, |frame| {
-            example.extend(frame.iter().map(|&v| v as f32));
-            if example.len() == EXAMPLE_LEN {
-                out.data.extend_from_slice(&example);
-                example.clear();
-            }
+            grid.push(frame, out);
+            shifted_grid.push(frame, shifted);
         });
-        self.example = example;
+        (self.grid, self.shifted) = (grid, shifted_grid);
     }
 
     fn compute_frame(&mut self) {

@@ -26,6 +26,8 @@ pub const FFT_BINS: usize = FFT_SIZE / 2 + 1;
 pub const MEL_BANDS: usize = 64;
 /// Log-mel frames per example (0.96 s).
 pub const EXAMPLE_FRAMES: usize = 96;
+/// Log-mel frames between an example's start and its half-frame view's (0.48 s).
+pub const HALF_EXAMPLE_FRAMES: usize = EXAMPLE_FRAMES / 2;
 /// Values in one example (`96 × 64`).
 pub const EXAMPLE_LEN: usize = EXAMPLE_FRAMES * MEL_BANDS;
 /// Offset added before the logarithm.

@@ -1,6 +1,9 @@
 //! The front end against the golden vectors in `shared/fixtures/vggish/`.
 
-use insrec_features::{EXAMPLE_LEN, FFT_BINS, LogMelFrontend, MEL_BANDS, example_count, examples};
+use insrec_features::{
+    EXAMPLE_FRAMES, EXAMPLE_LEN, FFT_BINS, HALF_EXAMPLE_FRAMES, LogMelFrontend, MEL_BANDS,
+    example_count, examples,
+};
 use insrec_testutil::{assert_close, read_npy_flat};
 
 const SIGNALS: [&str; 4] = [
@@ -140,4 +143,41 @@ fn openmic_wav() -> Vec<f64> {
         .into_iter()
         .map(f64::from)
         .collect()
+}
+
+#[test]
+fn the_half_frame_view_is_the_grid_started_48_frames_later() {
+    let samples: Vec<f64> = (0..16_000 * 12)
+        .map(|i| (i as f64 * 0.013).sin() * (1.0 + (i / 7_000) as f64))
+        .collect();
+    let frames: Vec<f32> = {
+        let mut all = Vec::new();
+        LogMelFrontend::new().push_frames(&samples, |f| all.extend(f.iter().map(|&v| v as f32)));
+        all
+    };
+    let (mut base, mut shifted) = (
+        insrec_features::Examples::default(),
+        insrec_features::Examples::default(),
+    );
+    let mut frontend = LogMelFrontend::new();
+    for piece in samples.chunks(4_001) {
+        frontend.push_views(piece, &mut base, &mut shifted);
+    }
+    assert_eq!(base, examples(&samples));
+    // 1 198 frames: 12 examples, and 11 more starting at frame 48.
+    let n_frames = frames.len() / MEL_BANDS;
+    assert_eq!(n_frames, 1_198);
+    assert_eq!(
+        shifted.count(),
+        (n_frames - HALF_EXAMPLE_FRAMES) / EXAMPLE_FRAMES
+    );
+    assert_eq!(shifted.count(), 11);
+    for i in 0..shifted.count() {
+        let start = (HALF_EXAMPLE_FRAMES + i * EXAMPLE_FRAMES) * MEL_BANDS;
+        assert_eq!(
+            shifted.example(i),
+            &frames[start..start + EXAMPLE_LEN],
+            "example {i}"
+        );
+    }
 }

@@ -15,4 +15,4 @@ mod scores;
 
 pub use error::{PipelineError, Result};
 pub use recognizer::{AnalyzeOptions, FrameEncoder, FrameHead, Recognizer};
-pub use scores::{file_scores, present, smooth_timeline};
+pub use scores::{file_scores, merge_half_frame_view, present, smooth_timeline};

@@ -7,7 +7,7 @@ use insrec_audio::{AudioSource, AudioStream, StreamOptions};
 use insrec_core::{FRAME_SECONDS, FileReport, FrameScores, NUM_CLASSES};
 use insrec_features::{EXAMPLE_LEN, Examples, LogMelFrontend};
 
-use crate::{PipelineError, Result, file_scores, present, smooth_timeline};
+use crate::{PipelineError, Result, file_scores, merge_half_frame_view, present, smooth_timeline};
 
 /// Examples encoded per encoder call.
 const ENCODE_BATCH: usize = 64;
@@ -44,6 +44,9 @@ pub struct Recognizer {
     pub encoder: Box<dyn FrameEncoder>,
     pub head: Box<dyn FrameHead>,
     pub thresholds: [f32; NUM_CLASSES],
+    /// Also encode the examples of the half-frame view (the grid started 0.48 s later) and merge
+    /// their frame probabilities in ([`merge_half_frame_view`]): twice the encoder's work.
+    pub half_frame_view: bool,
 }
 
 impl Recognizer {
@@ -58,21 +61,31 @@ impl Recognizer {
         let mut stream = AudioStream::open(source, self.stream)?.decode_ahead();
         // Three overlapping stages: decoding on its own thread, resampling + log-mel on a second,
         // encoding on this one.
-        let (batches, received) = mpsc::sync_channel::<Vec<f32>>(2);
+        let (batches, received) = mpsc::sync_channel::<(Vec<f32>, Vec<f32>)>(2);
         let (front_end, encoded) = std::thread::scope(|scope| {
             let producer = scope.spawn(|| -> Result<f64> {
                 let mut frontend = LogMelFrontend::new();
-                let (mut block, mut examples) = (Vec::new(), Examples::default());
+                let mut block = Vec::new();
+                let (mut examples, mut shifted) = (Examples::default(), Examples::default());
                 loop {
                     if cancelled() {
                         return Err(PipelineError::Cancelled { path: path.clone() });
                     }
                     let more = stream.next_block(&mut block)?;
-                    frontend.push(&block, &mut examples);
+                    if self.half_frame_view {
+                        frontend.push_views(&block, &mut examples, &mut shifted);
+                    } else {
+                        frontend.push(&block, &mut examples);
+                    }
                     block.clear();
                     let full = examples.count() >= ENCODE_BATCH;
                     if (full || (!more && examples.count() > 0))
-                        && batches.send(std::mem::take(&mut examples.data)).is_err()
+                        && batches
+                            .send((
+                                std::mem::take(&mut examples.data),
+                                std::mem::take(&mut shifted.data),
+                            ))
+                            .is_err()
                     {
                         // The encoder stopped on an error; it reports it.
                         break;
@@ -84,10 +97,18 @@ impl Recognizer {
                 drop(batches);
                 Ok(stream.decoded_seconds())
             });
-            let encoded = received.iter().try_fold(Vec::new(), |mut all, batch| {
-                all.extend(self.encode(&batch)?);
-                Ok::<_, PipelineError>(all)
-            });
+            let encoded = received.iter().try_fold(
+                (Vec::new(), Vec::new()),
+                |(mut all, mut all_shifted), (mut batch, shifted)| {
+                    // One encoder call for both views.
+                    let split = batch.len() / EXAMPLE_LEN * self.encoder.dim();
+                    batch.extend(shifted);
+                    let mut embeddings = self.encode(&batch)?;
+                    all_shifted.extend(embeddings.drain(split..));
+                    all.extend(embeddings);
+                    Ok::<_, PipelineError>((all, all_shifted))
+                },
+            );
             drop(received);
             let front_end = producer
                 .join()
@@ -95,20 +116,18 @@ impl Recognizer {
             (front_end, encoded)
         });
         let duration_s = front_end?;
-        let embeddings = encoded?;
-        let dim = self.encoder.dim();
+        let (embeddings, shifted) = encoded?;
         if embeddings.is_empty() {
             return Err(PipelineError::TooShort {
                 path,
                 seconds: duration_s,
             });
         }
-        let frames = smooth_timeline(
-            &self
-                .head
-                .frame_probabilities(&embeddings, dim)
-                .map_err(|reason| self.model_error(reason))?,
-        );
+        let mut frames = self.frame_probabilities(&embeddings)?;
+        if !shifted.is_empty() {
+            frames = merge_half_frame_view(&frames, &self.frame_probabilities(&shifted)?);
+        }
+        let frames = smooth_timeline(&frames);
         let scores = file_scores(&frames);
         Ok(FileReport {
             path,
@@ -140,6 +159,12 @@ impl Recognizer {
             )));
         }
         Ok(out)
+    }
+
+    fn frame_probabilities(&self, embeddings: &[f32]) -> Result<Vec<[f32; NUM_CLASSES]>> {
+        self.head
+            .frame_probabilities(embeddings, self.encoder.dim())
+            .map_err(|reason| self.model_error(reason))
     }
 
     fn model_error(&self, reason: String) -> PipelineError {
@@ -197,6 +222,7 @@ mod tests {
             encoder: Box::new(MeanEncoder { fail }),
             head: Box::new(ConstantHead),
             thresholds: [0.5; NUM_CLASSES],
+            half_frame_view: false,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The pipeline's plumbing with a transparent test model: a tone is "present" exactly while it plays.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use insrec_audio::{AudioSource, StreamOptions};
 use insrec_core::{FRAME_SECONDS, Instrument, NUM_CLASSES};
@@ -59,6 +60,7 @@ fn recognizer() -> Recognizer {
         encoder: Box::new(MeanBands),
         head: Box::new(LoudIsPiano),
         thresholds: [0.5; NUM_CLASSES],
+        half_frame_view: false,
     }
 }
 
@@ -128,6 +130,60 @@ fn timeline_follows_the_audio() {
     assert_eq!(report.present, vec![Instrument::Piano]);
     assert_eq!(report.scores.get(Instrument::Piano), 1.0);
     assert_eq!(report.error, None);
+}
+
+/// [`MeanBands`], counting the examples it encodes.
+struct Counting(Arc<AtomicUsize>);
+
+impl FrameEncoder for Counting {
+    fn dim(&self) -> usize {
+        MEL_BANDS
+    }
+
+    fn encode(&self, examples: &[f32]) -> Result<Vec<f32>, String> {
+        self.0
+            .fetch_add(examples.len() / EXAMPLE_LEN, Ordering::Relaxed);
+        MeanBands.encode(examples)
+    }
+}
+
+#[test]
+fn the_half_frame_view_is_encoded_and_merged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("tone.wav");
+    write_tone_file(&wav);
+    let encoded = Arc::new(AtomicUsize::new(0));
+    let report = Recognizer {
+        encoder: Box::new(Counting(encoded.clone())),
+        half_frame_view: true,
+        ..recognizer()
+    }
+    .analyze(&AudioSource::File(wav), &AnalyzeOptions::default())
+    .expect("analyze");
+    // 1 198 log-mel frames: 12 examples, and 11 of the grid started 48 frames later.
+    assert_eq!(encoded.load(Ordering::Relaxed), 12 + 11);
+    assert_eq!(report.frames.len(), 12);
+    let piano: Vec<f32> = report
+        .frames
+        .iter()
+        .map(|f| f.scores[Instrument::Piano.index()])
+        .collect();
+    // Frames 8–11, their neighbours and the shifted examples overlapping them are silence
+    // (from 6.72 s); frames 3 and 4's are tone (2–6 s).
+    for i in 8..12 {
+        assert_eq!(piano[i], 0.0, "frame {i}: {piano:?}");
+    }
+    assert!(
+        piano[3..5].iter().all(|p| (p - 1.0).abs() < 1e-6),
+        "{piano:?}"
+    );
+    // The shifted view moves the edges: without it every score is a multiple of 1/3.
+    assert!(
+        piano
+            .iter()
+            .any(|p| ((p * 3.0).round() - p * 3.0).abs() > 1e-3),
+        "{piano:?}"
+    );
 }
 
 #[test]

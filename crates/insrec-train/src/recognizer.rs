@@ -34,6 +34,7 @@ pub fn zoo_recognizer(model: TrainedModel, encoder: Encoder, device: Device) -> 
             device,
         }),
         thresholds: [0.5; NUM_CLASSES],
+        half_frame_view: false,
     }
 }
 

@@ -86,7 +86,7 @@ fn trains_exports_analyzes_and_resumes() {
         "{blocks}"
     );
     // The auxiliary preset output (on by default) is checkpointed, named in the run's state, and
-    // not exported.
+    // exported inside the frame head, blended with a weight chosen on validation.
     assert!(run.join("checkpoint/presets.bpk").is_file());
     let state: serde_json::Value = serde_json::from_slice(
         &std::fs::read(run.join("checkpoint/state.json")).expect("state.json"),
@@ -96,6 +96,25 @@ fn trains_exports_analyzes_and_resumes() {
     assert!(presets > 0, "{state}");
     assert_eq!(state["settings"]["preset_loss"], 3.0);
     assert!(!run.join("model/presets.bpk").exists());
+    let view = &description["config"]["head"]["presets"];
+    assert_eq!(view["names"], state["presets"], "{view}");
+    let weight = view["weight"].as_f64().expect("a blend weight");
+    assert!(
+        [0.0, 0.2, 0.3, 0.4, 0.5, 0.6]
+            .iter()
+            .any(|w| (w - weight).abs() < 1e-6),
+        "{weight}"
+    );
+    let members = view["members"].as_array().expect("members");
+    assert_eq!(members.len(), 20);
+    assert!(
+        members
+            .iter()
+            .flat_map(|m| m.as_array().into_iter().flatten())
+            .count()
+            > 0,
+        "{view}"
+    );
 
     let clip = corpus.join("clips/000000.wav");
     let analysis = insrec(&[
@@ -140,7 +159,22 @@ fn trains_exports_analyzes_and_resumes() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).expect("eval JSON")).expect("JSON");
     assert_eq!(json["thresholds"], "model");
-    assert!(json["frame_map"].as_f64().is_some(), "{json}");
+    // Loaded back (preset view and half-frame view included), the model scores the validation
+    // clips as the export did.
+    let exported = &description["metadata"]["valid"];
+    for (got, want) in [
+        (
+            &json["official"]["mean_average_precision"],
+            &exported["clip_map"],
+        ),
+        (&json["frame_map"], &exported["frame_map"]),
+    ] {
+        let (got, want) = (got.as_f64(), want.as_f64());
+        assert!(
+            got.zip(want).is_some_and(|(g, w)| (g - w).abs() < 1e-9),
+            "{got:?} vs {want:?}: {json}"
+        );
+    }
     assert!(
         json["dataset"]
             .as_str()
@@ -328,7 +362,7 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
     for (blocks, what) in [
         ("blocks=512:1", "FLOPs per frame, over the budget"),
         (
-            "blocks=32:2,64:2,128:2,256:2,768:2,768:1",
+            "blocks=16:2,16:2,16:2,16:2,768:2,768:1",
             "parameters, over the budget",
         ),
     ] {
@@ -355,7 +389,14 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
             "expected masked_bce or masked_asl",
         ),
         (
-            vec!["--set", "embedding_dim=16384", "--set", "pooling=global"],
+            vec![
+                "--set",
+                "blocks=8:2,8:2,8:2,8:2",
+                "--set",
+                "embedding_dim=13000",
+                "--set",
+                "pooling=global",
+            ],
             "parameters, over the budget",
         ),
     ] {

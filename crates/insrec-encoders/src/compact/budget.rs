@@ -11,8 +11,13 @@ pub const MAX_FLOPS_PER_FRAME: u64 = 30_000_000;
 /// Most parameters allowed.
 pub const MAX_PARAMS: usize = 5_000_000;
 
-/// Floating-point operations of one frame through the encoder and the head (2 per multiply-add;
-/// normalisation and activations are left out, they are a few percent).
+/// Examples encoded per 0.96 s of audio: the frame and its half-frame view (the recognizer's
+/// `half_frame_view`).
+pub const VIEWS_PER_FRAME: u64 = 2;
+
+/// Floating-point operations per 0.96 s of audio as `insrec analyze` runs the model: each of the
+/// [`VIEWS_PER_FRAME`] examples through the encoder and the head, preset view included (2 per
+/// multiply-add; normalisation and activations are left out, they are a few percent).
 pub fn flops_per_frame(config: &CompactConfig) -> u64 {
     let enc = &config.encoder;
     let (mut h, mut w) = (
@@ -51,5 +56,8 @@ pub fn flops_per_frame(config: &CompactConfig) -> u64 {
         }
     } as u64;
     macs += (hid * NUM_CLASSES) as u64;
-    2 * macs
+    if let Some(view) = &head.presets {
+        macs += (d * view.names.len()) as u64;
+    }
+    2 * macs * VIEWS_PER_FRAME
 }

@@ -12,6 +12,8 @@ use burn::tensor::{Device, Tensor};
 use insrec_core::NUM_CLASSES;
 use serde::{Deserialize, Serialize};
 
+use super::presets::{PresetView, PresetViewConfig};
+
 /// Which head reads the embedding sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,6 +48,10 @@ pub struct FrameHeadConfig {
     /// Hidden width.
     #[config(default = 128)]
     pub hidden: usize,
+    /// The preset output blended into the class logits (exported models of runs with
+    /// `preset_loss`; `None` while training and in models written before it).
+    #[config(default = "None")]
+    pub presets: Option<PresetViewConfig>,
 }
 
 impl FrameHeadConfig {
@@ -78,6 +84,7 @@ impl FrameHeadConfig {
             gru,
             hidden: LinearConfig::new(hidden_in, h).init(device),
             output: LinearConfig::new(h, NUM_CLASSES).init(device),
+            presets: self.presets.as_ref().map(|p| p.init(device)),
         }
     }
 }
@@ -96,12 +103,14 @@ pub struct FrameHead {
     pub gru: Option<BiGru>,
     pub hidden: Linear,
     pub output: Linear,
+    pub presets: Option<PresetView>,
 }
 
 impl FrameHead {
     /// # Shapes
     /// `[batch, frames, dim]` → `[batch, frames, 20]` logits.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    pub fn forward(&self, embeddings: Tensor<3>) -> Tensor<3> {
+        let x = embeddings.clone();
         let x = if let Some(tcn) = &self.tcn {
             // [batch, dim, frames]
             let x = x.swap_dims(1, 2);
@@ -113,6 +122,23 @@ impl FrameHead {
         } else {
             x
         };
-        self.output.forward(relu(self.hidden.forward(x)))
+        let logits = self.output.forward(relu(self.hidden.forward(x)));
+        match &self.presets {
+            Some(view) => view.blend(logits, embeddings),
+            None => logits,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_config_without_presets_reads_as_the_head_alone() {
+        let older = serde_json::json!({"kind": "tcn", "input_dim": 128, "hidden": 128});
+        let config: FrameHeadConfig = serde_json::from_value(older).expect("older config");
+        assert_eq!(config, FrameHeadConfig::new(HeadKind::Tcn));
+        assert!(config.init(&Device::flex()).presets.is_none());
     }
 }

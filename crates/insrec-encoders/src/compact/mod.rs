@@ -9,9 +9,10 @@ mod file;
 mod head;
 mod model;
 mod norm;
+mod presets;
 mod recognizer;
 
-pub use budget::{MAX_FLOPS_PER_FRAME, MAX_PARAMS, flops_per_frame};
+pub use budget::{MAX_FLOPS_PER_FRAME, MAX_PARAMS, VIEWS_PER_FRAME, flops_per_frame};
 pub use encoder::{
     BlockSpec, CompactEncoder, CompactEncoderConfig, ConvBlock, Pooling, SqueezeExcitation,
 };
@@ -20,4 +21,5 @@ pub use file::{
 };
 pub use head::{FrameHead, FrameHeadConfig, HeadKind, TemporalConvs};
 pub use model::{CompactConfig, CompactModel};
+pub use presets::{PresetView, PresetViewConfig};
 pub use recognizer::recognizer;

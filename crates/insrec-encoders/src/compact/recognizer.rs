@@ -100,5 +100,6 @@ pub fn recognizer(description: ModelDescription, weights: &[u8]) -> Result<Recog
         encoder: Box::new(CompactFrameEncoder(shared.clone())),
         head: Box::new(CompactFrameHead(shared)),
         thresholds: description.thresholds,
+        half_frame_view: true,
     })
 }

@@ -90,8 +90,14 @@ impl MelBank {
 
     /// Writes the clip's ten examples starting `offset` rows late into `out` (10 × 96 × 64 log-mel).
     pub fn examples(&self, clip: usize, offset: usize, out: &mut [f32]) {
+        self.examples_at(clip, offset, FRAMES_PER_CLIP, out);
+    }
+
+    /// `count` consecutive examples of `clip` from log-mel row `offset` into `out`
+    /// (`offset + count · 96` ≤ 998).
+    pub fn examples_at(&self, clip: usize, offset: usize, count: usize, out: &mut [f32]) {
         let start = (clip * ROWS_PER_CLIP + offset) * MEL_BANDS;
-        let len = FRAMES_PER_CLIP * EXAMPLE_FRAMES * MEL_BANDS;
+        let len = count * EXAMPLE_FRAMES * MEL_BANDS;
         for (o, &q) in out[..len].iter_mut().zip(&self.rows[start..start + len]) {
             *o = dequantise(q);
         }

@@ -137,6 +137,8 @@ pub struct PresetLabels {
     pub names: Vec<String>,
     /// Per clip: (index into `names`, frames it plays in as a 10-bit mask).
     pub clips: Vec<Vec<(usize, u16)>>,
+    /// Per class (OpenMIC order), the indices into `names` of the presets labelled that class.
+    pub members: Vec<Vec<usize>>,
 }
 
 /// Least overlap of a part's span with a frame for the part to count in it, s.
@@ -154,6 +156,18 @@ impl PresetLabels {
             .collect();
         names.sort();
         names.dedup();
+        let mut members = vec![Vec::new(); NUM_CLASSES];
+        for part in records.iter().flat_map(|r| &r.parts) {
+            if let Ok(preset) = names.binary_search(&part.instrument) {
+                for class in part_classes(part) {
+                    members[class.index()].push(preset);
+                }
+            }
+        }
+        for presets in &mut members {
+            presets.sort_unstable();
+            presets.dedup();
+        }
         let clips = records
             .iter()
             .map(|record| {
@@ -176,7 +190,11 @@ impl PresetLabels {
                     .collect()
             })
             .collect();
-        Ok(Self { names, clips })
+        Ok(Self {
+            names,
+            clips,
+            members,
+        })
     }
 
     /// Targets `[10, names.len()]` of a training item made of `clips` (one, or two mixed: the
@@ -431,6 +449,7 @@ mod tests {
         let labels = PresetLabels {
             names: vec!["Banjo".into(), "Electric Piano 1".into()],
             clips: vec![vec![(1, 0b101)], vec![]],
+            members: vec![Vec::new(); NUM_CLASSES],
         };
         let mut out = vec![7.0];
         labels.extend_targets([0], &mut out);

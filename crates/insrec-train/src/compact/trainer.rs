@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
+use burn::nn::Linear;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_encoders::compact::{
     BlockSpec, CompactConfig, FORMAT, HeadKind, MAX_FLOPS_PER_FRAME, MAX_PARAMS, ModelDescription,
-    Pooling, flops_per_frame, write_dir,
+    Pooling, PresetViewConfig, flops_per_frame, write_dir,
 };
 use insrec_eval::tune_thresholds;
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
@@ -24,7 +25,7 @@ use super::augment::{Augmentation, ITEM_LEN, ItemLabels, training_item};
 use super::bank::MelBank;
 use super::data::{AudioClips, PresetLabels};
 use super::error::{Result, TrainError};
-use super::evaluate::{SplitMetrics, SplitPredictions};
+use super::evaluate::{Embedded, SplitMetrics, SplitPredictions, Views};
 use super::network::{ClassifierSpec, Network, Outputs};
 use crate::checkpoint::{guard_loader, write_atomic};
 use crate::loss::LossKind;
@@ -371,7 +372,7 @@ pub fn train(
         bar.finish_and_clear();
         let inference = model.valid().to_device(&plain);
         let valid = SplitMetrics::new(
-            &SplitPredictions::new(&inference, &valid_bank, &plain)?,
+            &SplitPredictions::new(&inference, &valid_bank, Views::Base, &plain)?,
             &[0.5; NUM_CLASSES],
         )?;
         let map = valid.clip.mean_average_precision.unwrap_or(0.0);
@@ -396,7 +397,15 @@ pub fn train(
         save_checkpoint(&paths, &state, &inference, &optimizer)?;
     }
 
-    export(data, &paths, &state, &valid_bank, metadata, &plain)
+    export(
+        data,
+        &paths,
+        &state,
+        &valid_bank,
+        presets.as_ref(),
+        metadata,
+        &plain,
+    )
 }
 
 /// The log-mel bank of `set`, with a progress bar.
@@ -786,11 +795,23 @@ fn export(
     paths: &Paths,
     state: &RunState,
     valid_bank: &MelBank,
+    presets: Option<&PresetLabels>,
     metadata: serde_json::Value,
     device: &Device,
 ) -> Result<TrainOutcome> {
-    let model = load_network(&paths.best, state, device)?;
-    let valid_predictions = SplitPredictions::new(&model, valid_bank, device)?;
+    let mut model = load_network(&paths.best, state, device)?;
+    let valid_embedded = Embedded::new(&model, valid_bank, Views::WithHalfFrame, device)?;
+    let mut config = state.config.clone();
+    if let (Some(output), Some(labels)) = (model.presets.take(), presets) {
+        config.head.presets = Some(blend_presets(
+            &mut model,
+            output,
+            labels,
+            &valid_embedded,
+            device,
+        )?);
+    }
+    let valid_predictions = SplitPredictions::of_embedded(&model, &valid_embedded, device)?;
     let thresholds = tune_thresholds(&valid_predictions.clips);
     let valid = SplitMetrics::new(&valid_predictions, &thresholds)?;
     let test = if data.test.is_empty() {
@@ -798,7 +819,7 @@ fn export(
     } else {
         let bank = MelBank::load(&data.test, "log-mel test")?;
         Some(SplitMetrics::new(
-            &SplitPredictions::new(&model, &bank, device)?,
+            &SplitPredictions::new(&model, &bank, Views::WithHalfFrame, device)?,
             &thresholds,
         )?)
     };
@@ -809,7 +830,7 @@ fn export(
             || "default".to_owned(),
             |c| format!("{} end-to-end", c.model),
         ),
-        config: state.config.clone(),
+        config: config.clone(),
         thresholds,
         metadata: serde_json::json!({
             "training": training_record(data, metadata),
@@ -819,7 +840,7 @@ fn export(
             "train_seconds": state.seconds,
             "params": model.num_params(),
             "classifier": classifier.map(|c| &c.model),
-            "flops_per_frame": flops_per_frame(&state.config),
+            "flops_per_frame": flops_per_frame(&config),
             "valid": summary(&valid),
             "test": test.as_ref().map(summary),
         }),
@@ -844,6 +865,43 @@ fn export(
         test,
         thresholds,
     })
+}
+
+/// Weights of the preset output in the class logits tried on the validation split.
+const PRESET_BLENDS: [f32; 6] = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6];
+
+/// Installs the trained preset `output` in `model`'s frame head as a [`PresetView`] blended with
+/// the weight of [`PRESET_BLENDS`] that gives the best validation clip mAP; returns its config.
+fn blend_presets(
+    model: &mut Network,
+    output: Linear,
+    labels: &PresetLabels,
+    valid: &Embedded,
+    device: &Device,
+) -> Result<PresetViewConfig> {
+    let mut best: Option<(f64, PresetViewConfig)> = None;
+    for weight in PRESET_BLENDS {
+        let config = PresetViewConfig::new(labels.names.clone(), labels.members.clone(), weight)
+            .with_input_dim(output.weight.dims()[0]);
+        model.compact.head.presets = Some(config.with_output(output.clone()));
+        let predictions = SplitPredictions::of_embedded(model, valid, device)?;
+        let map = SplitMetrics::new(&predictions, &[0.5; NUM_CLASSES])?
+            .clip
+            .mean_average_precision
+            .unwrap_or(0.0);
+        tracing::info!(weight, valid_clip_map = map, "preset blend");
+        if best.as_ref().is_none_or(|(b, _)| map > *b) {
+            best = Some((map, config));
+        }
+    }
+    let (map, config) = best.ok_or(TrainError::EmptySplit("valid"))?;
+    tracing::info!(
+        weight = config.weight,
+        valid_clip_map = map,
+        "preset blend chosen"
+    );
+    model.compact.head.presets = Some(config.with_output(output));
+    Ok(config)
 }
 
 /// `model.json`'s record of the training data: the dataset's name and split plan, and the fields
@@ -921,7 +979,12 @@ mod tests {
             flops_per_frame(&settings.model_config().expect("within budget"))
         };
         assert!(cost(2, 128, 64) < cost(2, 128, 128) && cost(2, 128, 128) < cost(2, 256, 128));
-        assert!(cost(1, 128, 128) > cost(2, 128, 128));
+        // The full 10 ms rows double the encoder's cost: over the budget with the half-frame view.
+        let full_rows = TrainSettings {
+            time_pool: 1,
+            ..TrainSettings::default()
+        };
+        assert!(full_rows.model_config().is_err());
         let model = config.init(&Device::flex());
         let examples = Tensor::<4>::zeros([1, 2, EXAMPLE_FRAMES, MEL_BANDS], &Device::flex());
         assert_eq!(model.forward(examples).dims(), [1, 2, NUM_CLASSES]);
@@ -938,6 +1001,7 @@ mod tests {
         );
         let full_rate = TrainSettings {
             time_pool: 1,
+            blocks: BlockSpec::parse_list("16:2,32:2,64:2,64:1").expect("blocks"),
             ..TrainSettings::default()
         };
         let full_rate = full_rate.model_config().expect("within budget");

@@ -227,6 +227,7 @@ mod tests {
             encoder: Box::new(MeanEncoder),
             head: Box::new(RampHead),
             thresholds: [0.5; NUM_CLASSES],
+            half_frame_view: false,
         };
         PipelineAnalyzer {
             models: vec![
