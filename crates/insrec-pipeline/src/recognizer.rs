@@ -99,13 +99,12 @@ impl Recognizer {
             });
             let encoded = received.iter().try_fold(
                 (Vec::new(), Vec::new()),
-                |(mut all, mut all_shifted), (mut batch, shifted)| {
-                    // One encoder call for both views.
-                    let split = batch.len() / EXAMPLE_LEN * self.encoder.dim();
-                    batch.extend(shifted);
-                    let mut embeddings = self.encode(&batch)?;
-                    all_shifted.extend(embeddings.drain(split..));
-                    all.extend(embeddings);
+                |(mut all, mut all_shifted), (batch, shifted)| {
+                    // One call per view: a batch of both would double the encoder's peak memory.
+                    all.extend(self.encode(&batch)?);
+                    if !shifted.is_empty() {
+                        all_shifted.extend(self.encode(&shifted)?);
+                    }
                     Ok::<_, PipelineError>((all, all_shifted))
                 },
             );

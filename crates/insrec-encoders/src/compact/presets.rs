@@ -8,7 +8,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use insrec_core::NUM_CLASSES;
 
 /// Hyper-parameters of [`PresetView`].
@@ -33,19 +33,26 @@ impl PresetViewConfig {
     /// The view with a trained preset output (`input_dim` → `names.len()`).
     pub fn with_output(&self, output: Linear) -> PresetView {
         let count = self.names.len();
-        // Additive mask: 0 where a preset is the class, a large negative number elsewhere, so a
-        // maximum over the masked logits is the maximum over the class's presets.
-        let mut mask = vec![-1e9f32; NUM_CLASSES * count];
-        let mut blend = [0.0f32; NUM_CLASSES];
-        for (class, members) in self.members.iter().enumerate().take(NUM_CLASSES) {
-            for &preset in members.iter().filter(|&&p| p < count) {
-                mask[class * count + preset] = 0.0;
-                blend[class] = self.weight;
+        let members: Vec<Vec<i64>> = (0..NUM_CLASSES)
+            .map(|class| {
+                let presets = self.members.get(class).map_or(&[][..], Vec::as_slice);
+                presets
+                    .iter()
+                    .filter(|&&p| p < count)
+                    .map(|&p| p as i64)
+                    .collect()
+            })
+            .collect();
+        let blend = std::array::from_fn(|class| {
+            if members[class].is_empty() {
+                0.0
+            } else {
+                self.weight
             }
-        }
+        });
         PresetView {
             output,
-            mask,
+            members,
             blend,
         }
     }
@@ -55,9 +62,9 @@ impl PresetViewConfig {
 #[derive(Module, Debug)]
 pub struct PresetView {
     pub output: Linear,
-    /// `[20, presets]` additive mask of each class's presets.
+    /// Per class, the indices of its presets.
     #[module(skip)]
-    mask: Vec<f32>,
+    members: Vec<Vec<i64>>,
     /// Per class, the presets' weight in its logit (0 for a class no preset stands for).
     #[module(skip)]
     blend: [f32; NUM_CLASSES],
@@ -69,16 +76,25 @@ impl PresetView {
     /// `[batch, frames, 20]` blended logits.
     pub fn blend(&self, head: Tensor<3>, embeddings: Tensor<3>) -> Tensor<3> {
         let presets = self.output.forward(embeddings);
-        let [batch, frames, count] = presets.dims();
         let device = presets.device();
-        let mask = Tensor::<2>::from_data(
-            TensorData::new(self.mask.clone(), [NUM_CLASSES, count]),
-            &device,
-        );
-        let best = (presets.reshape([batch, frames, 1, count])
-            + mask.reshape([1, 1, NUM_CLASSES, count]))
-        .max_dim(3)
-        .reshape([batch, frames, NUM_CLASSES]);
+        // Per class, the maximum over its presets' logits (the head's own where it has none).
+        let best: Vec<Tensor<3>> = self
+            .members
+            .iter()
+            .enumerate()
+            .map(|(class, members)| {
+                if members.is_empty() {
+                    head.clone().narrow(2, class, 1)
+                } else {
+                    let indices = Tensor::<1, Int>::from_data(
+                        TensorData::new(members.clone(), [members.len()]),
+                        &device,
+                    );
+                    presets.clone().select(2, indices).max_dim(2)
+                }
+            })
+            .collect();
+        let best = Tensor::cat(best, 2);
         let blend =
             Tensor::<1>::from_data(TensorData::new(self.blend.to_vec(), [NUM_CLASSES]), &device)
                 .reshape([1, 1, NUM_CLASSES]);

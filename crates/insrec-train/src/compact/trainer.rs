@@ -264,6 +264,12 @@ pub fn train(
     } else {
         None
     };
+    // A checkpoint is checked before the corpus is loaded (minutes for a large one).
+    let device = plain.clone().autodiff();
+    let resumed = resume(&paths, settings, &device)?;
+    if let Some((state, _, _)) = &resumed {
+        check_presets(&paths, state, presets.as_ref())?;
+    }
     let train_bank = MelBank::load(&train_set, "log-mel train")?;
     let valid_bank = MelBank::load(&data.valid, "log-mel valid")?;
     tracing::info!(
@@ -274,8 +280,7 @@ pub fn train(
         "clips loaded"
     );
 
-    let device = plain.clone().autodiff();
-    let (mut state, mut model, mut optimizer) = match resume(&paths, settings, &device)? {
+    let (mut state, mut model, mut optimizer) = match resumed {
         Some(resumed) => resumed,
         None => {
             let (mean, std) = train_bank.statistics();
@@ -305,12 +310,6 @@ pub fn train(
             (state, model, optimizer_config(settings).init())
         }
     };
-    if presets.as_ref().map(|p| &p.names) != (!state.presets.is_empty()).then_some(&state.presets) {
-        return Err(TrainError::Checkpoint {
-            path: paths.checkpoint.clone(),
-            reason: "its preset output names other presets than the corpus has".into(),
-        });
-    }
     tracing::info!(
         params = model.num_params(),
         flops_per_frame = flops_per_frame(&state.config),
@@ -771,6 +770,17 @@ fn resume(
         ..state
     };
     Ok(Some((state, model, optimizer)))
+}
+
+/// Refuses a checkpoint whose preset output names other presets than the corpus has.
+fn check_presets(paths: &Paths, state: &RunState, presets: Option<&PresetLabels>) -> Result<()> {
+    if presets.map(|p| &p.names) != (!state.presets.is_empty()).then_some(&state.presets) {
+        return Err(TrainError::Checkpoint {
+            path: paths.checkpoint.clone(),
+            reason: "its preset output names other presets than the corpus has".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Serialised optimizer state.
