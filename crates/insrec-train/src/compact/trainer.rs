@@ -877,8 +877,9 @@ fn export(
     })
 }
 
-/// Weights of the preset output in the class logits tried on the validation split.
-const PRESET_BLENDS: [f32; 6] = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6];
+/// Weights of the preset output in the class logits tried on the validation split (1: a class
+/// with presets is its best preset alone).
+const PRESET_BLENDS: [f32; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 
 /// Installs the trained preset `output` in `model`'s frame head as a [`PresetView`] blended with
 /// the weight of [`PRESET_BLENDS`] that gives the best validation clip mAP; returns its config.
