@@ -224,6 +224,27 @@ fn trains_exports_analyzes_and_resumes() {
         stderr(&resumed)
     );
     assert_eq!(log_lines(&run), 2);
+
+    // Trained through the preset blend: the same first epoch otherwise, another loss.
+    let blended = dir.path().join("blended");
+    let out = train(
+        &corpus,
+        &blended,
+        &["--epochs", "1", "--set", "preset_blend=0.5"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first_loss = |run: &Path| {
+        let log = std::fs::read_to_string(run.join("log.jsonl")).expect("log.jsonl");
+        let line: serde_json::Value =
+            serde_json::from_str(log.lines().next().expect("a line")).expect("JSON");
+        line["loss"].as_f64().expect("loss")
+    };
+    assert_ne!(first_loss(&blended), first_loss(&run));
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(blended.join("checkpoint/state.json")).expect("state.json"),
+    )
+    .expect("state.json is JSON");
+    assert_eq!(state["settings"]["preset_blend"], 0.5);
 }
 
 /// `insrec eval --model MODEL --data synth:CORPUS` with `extra` arguments.

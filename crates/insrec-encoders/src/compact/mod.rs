@@ -21,5 +21,5 @@ pub use file::{
 };
 pub use head::{FrameHead, FrameHeadConfig, HeadKind, TemporalConvs};
 pub use model::{CompactConfig, CompactModel};
-pub use presets::{PresetView, PresetViewConfig};
+pub use presets::{PresetBlend, PresetView, PresetViewConfig};
 pub use recognizer::recognizer;

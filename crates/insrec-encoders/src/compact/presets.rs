@@ -32,10 +32,28 @@ impl PresetViewConfig {
 
     /// The view with a trained preset output (`input_dim` → `names.len()`).
     pub fn with_output(&self, output: Linear) -> PresetView {
-        let count = self.names.len();
+        PresetView {
+            output,
+            blend: PresetBlend::new(&self.members, self.names.len(), self.weight),
+        }
+    }
+}
+
+/// How preset logits are folded into class logits: per class, its presets and their weight.
+#[derive(Debug, Clone)]
+pub struct PresetBlend {
+    /// Per class, the indices of its presets.
+    members: Vec<Vec<i64>>,
+    /// Per class, the presets' weight in its logit (0 for a class no preset stands for).
+    blend: [f32; NUM_CLASSES],
+}
+
+impl PresetBlend {
+    /// `members`: per class (OpenMIC order), indices below `count` of the presets that are it.
+    pub fn new(members: &[Vec<usize>], count: usize, weight: f32) -> Self {
         let members: Vec<Vec<i64>> = (0..NUM_CLASSES)
             .map(|class| {
-                let presets = self.members.get(class).map_or(&[][..], Vec::as_slice);
+                let presets = members.get(class).map_or(&[][..], Vec::as_slice);
                 presets
                     .iter()
                     .filter(|&&p| p < count)
@@ -47,35 +65,16 @@ impl PresetViewConfig {
             if members[class].is_empty() {
                 0.0
             } else {
-                self.weight
+                weight
             }
         });
-        PresetView {
-            output,
-            members,
-            blend,
-        }
+        Self { members, blend }
     }
-}
 
-/// Preset logits of each frame, and their blend into the class logits.
-#[derive(Module, Debug)]
-pub struct PresetView {
-    pub output: Linear,
-    /// Per class, the indices of its presets.
-    #[module(skip)]
-    members: Vec<Vec<i64>>,
-    /// Per class, the presets' weight in its logit (0 for a class no preset stands for).
-    #[module(skip)]
-    blend: [f32; NUM_CLASSES],
-}
-
-impl PresetView {
     /// # Shapes
-    /// `head`: `[batch, frames, 20]` class logits, `embeddings`: `[batch, frames, dim]` →
+    /// `head`: `[batch, frames, 20]` class logits, `presets`: `[batch, frames, presets]` logits →
     /// `[batch, frames, 20]` blended logits.
-    pub fn blend(&self, head: Tensor<3>, embeddings: Tensor<3>) -> Tensor<3> {
-        let presets = self.output.forward(embeddings);
+    pub fn apply(&self, head: Tensor<3>, presets: Tensor<3>) -> Tensor<3> {
         let device = presets.device();
         // Per class, the maximum over its presets' logits (the head's own where it has none).
         let best: Vec<Tensor<3>> = self
@@ -99,6 +98,28 @@ impl PresetView {
             Tensor::<1>::from_data(TensorData::new(self.blend.to_vec(), [NUM_CLASSES]), &device)
                 .reshape([1, 1, NUM_CLASSES]);
         head.clone() + (best - head) * blend
+    }
+}
+
+/// Preset logits of each frame, and their blend into the class logits.
+#[derive(Module, Debug)]
+pub struct PresetView {
+    pub output: Linear,
+    #[module(skip)]
+    blend: PresetBlend,
+}
+
+impl PresetView {
+    /// `output` blended as `blend` says.
+    pub fn new(output: Linear, blend: PresetBlend) -> Self {
+        Self { output, blend }
+    }
+
+    /// # Shapes
+    /// `head`: `[batch, frames, 20]` class logits, `embeddings`: `[batch, frames, dim]` →
+    /// `[batch, frames, 20]` blended logits.
+    pub fn blend(&self, head: Tensor<3>, embeddings: Tensor<3>) -> Tensor<3> {
+        self.blend.apply(head, self.output.forward(embeddings))
     }
 }
 

@@ -12,7 +12,7 @@ use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use insrec_core::{FRAMES_PER_CLIP, NUM_CLASSES};
 use insrec_encoders::compact::{
     BlockSpec, CompactConfig, FORMAT, HeadKind, MAX_FLOPS_PER_FRAME, MAX_PARAMS, ModelDescription,
-    Pooling, PresetViewConfig, flops_per_frame, write_dir,
+    Pooling, PresetBlend, PresetView, PresetViewConfig, flops_per_frame, write_dir,
 };
 use insrec_eval::tune_thresholds;
 use insrec_features::{EXAMPLE_FRAMES, MEL_BANDS};
@@ -64,6 +64,10 @@ pub struct TrainSettings {
     /// only); 0 turns it off, as for runs written before it existed.
     #[serde(default, skip_serializing_if = "super::is_zero")]
     pub preset_loss: f32,
+    /// Train the class logits blended with the preset output's, `(1 − w)·head + w·max(presets
+    /// of the class)`, as the exported model runs them; 0 trains the frame head alone.
+    #[serde(default, skip_serializing_if = "super::is_zero")]
+    pub preset_blend: f32,
     /// Add each part's role (melody, comp, pad, bass, …) to the preset output's targets.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub role_targets: bool,
@@ -128,6 +132,7 @@ impl Default for TrainSettings {
             weight_decay: 1e-4,
             loss: LossKind::MaskedBce,
             preset_loss: 3.0,
+            preset_blend: 0.0,
             role_targets: true,
             warmup_steps: 150,
             patience: 6,
@@ -316,6 +321,11 @@ pub fn train(
         "model"
     );
 
+    // The class logits trained (and validated) as blended with the preset output's.
+    let blend = presets
+        .as_ref()
+        .filter(|_| settings.preset_blend > 0.0)
+        .map(|p| PresetBlend::new(&p.members, p.names.len(), settings.preset_blend));
     let steps_per_epoch = train_bank.len() / settings.batch_clips;
     let total_steps = steps_per_epoch * settings.epochs;
     while state.epoch < settings.epochs && state.epoch - state.best_epoch <= settings.patience {
@@ -348,7 +358,11 @@ pub fn train(
             });
             for (step, batch) in batches.iter().take(steps_per_epoch).enumerate() {
                 let (input, targets) = batch.into_tensors(&device);
-                let loss = targets.loss(model.forward(input)?, settings);
+                let mut outputs = model.forward(input)?;
+                if let (Some(blend), Some(presets)) = (&blend, &outputs.presets) {
+                    outputs.frames = blend.apply(outputs.frames, presets.clone());
+                }
+                let loss = targets.loss(outputs, settings);
                 let value = f64::from(loss.clone().into_scalar::<f32>());
                 loss_sum += value;
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -370,8 +384,12 @@ pub fn train(
         })?;
         bar.finish_and_clear();
         let inference = model.valid().to_device(&plain);
+        let mut scored = inference.clone();
+        if let (Some(blend), Some(output)) = (&blend, &inference.presets) {
+            scored.compact.head.presets = Some(PresetView::new(output.clone(), blend.clone()));
+        }
         let valid = SplitMetrics::new(
-            &SplitPredictions::new(&inference, &valid_bank, Views::Base, &plain)?,
+            &SplitPredictions::new(&scored, &valid_bank, Views::Base, &plain)?,
             &[0.5; NUM_CLASSES],
         )?;
         let map = valid.clip.mean_average_precision.unwrap_or(0.0);

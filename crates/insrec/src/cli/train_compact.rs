@@ -72,6 +72,7 @@ fn settings(
                 }
             }
             "preset_loss" => settings.preset_loss = value.parse().map_err(|e| bad(&e))?,
+            "preset_blend" => settings.preset_blend = value.parse().map_err(|e| bad(&e))?,
             "role_targets" => settings.role_targets = value.parse().map_err(|e| bad(&e))?,
             "warmup_steps" => settings.warmup_steps = value.parse().map_err(|e| bad(&e))?,
             "patience" => settings.patience = value.parse().map_err(|e| bad(&e))?,
@@ -88,7 +89,7 @@ fn settings(
             _ if classifier.is_some() && !train_key => model_overrides.push(pair.clone()),
             _ => bail!(
                 "--set {key}: the compact model knows head, blocks, pooling, time_pool, embedding_dim, head_hidden, batch_clips, learning_rate, \
-                 weight_decay, loss, preset_loss, role_targets, warmup_steps, patience, max_train_clips, mix_probability, \
+                 weight_decay, loss, preset_loss, preset_blend, role_targets, warmup_steps, patience, max_train_clips, mix_probability, \
                  mix_unknown_db, noise_probability, mask_probability, tilt_db, eq_db, shift_bands{}",
                 if classifier.is_some() {
                     " (keys without `train.` configure the classifier)"
