@@ -39,13 +39,13 @@ impl PresetViewConfig {
     }
 }
 
-/// How preset logits are folded into class logits: per class, its presets and their weight.
+/// How preset logits are folded into class logits: per class, its presets, and their weight.
 #[derive(Debug, Clone)]
 pub struct PresetBlend {
     /// Per class, the indices of its presets.
     members: Vec<Vec<i64>>,
-    /// Per class, the presets' weight in its logit (0 for a class no preset stands for).
-    blend: [f32; NUM_CLASSES],
+    /// The presets' weight in a class's logit.
+    weight: f32,
 }
 
 impl PresetBlend {
@@ -61,14 +61,7 @@ impl PresetBlend {
                     .collect()
             })
             .collect();
-        let blend = std::array::from_fn(|class| {
-            if members[class].is_empty() {
-                0.0
-            } else {
-                weight
-            }
-        });
-        Self { members, blend }
+        Self { members, weight }
     }
 
     /// # Shapes
@@ -76,7 +69,8 @@ impl PresetBlend {
     /// `[batch, frames, 20]` blended logits.
     pub fn apply(&self, head: Tensor<3>, presets: Tensor<3>) -> Tensor<3> {
         let device = presets.device();
-        // Per class, the maximum over its presets' logits (the head's own where it has none).
+        // Per class, the maximum over its presets' logits; the head's own where it has none, so
+        // that the blend leaves it as it is.
         let best: Vec<Tensor<3>> = self
             .members
             .iter()
@@ -94,10 +88,7 @@ impl PresetBlend {
             })
             .collect();
         let best = Tensor::cat(best, 2);
-        let blend =
-            Tensor::<1>::from_data(TensorData::new(self.blend.to_vec(), [NUM_CLASSES]), &device)
-                .reshape([1, 1, NUM_CLASSES]);
-        head.clone() + (best - head) * blend
+        head.clone() + (best - head) * self.weight
     }
 }
 

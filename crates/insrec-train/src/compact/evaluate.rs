@@ -41,7 +41,7 @@ pub struct Embedded {
 }
 
 impl Embedded {
-    pub fn new(network: &Network, bank: &MelBank, views: Views, device: &Device) -> Result<Self> {
+    pub fn new(network: &Network, bank: &MelBank, views: Views, device: &Device) -> Self {
         let mut base = Vec::new();
         let mut shifted = (views == Views::WithHalfFrame).then(Vec::new);
         let mut buffer = vec![0.0f32; BATCH * ITEM_LEN];
@@ -65,12 +65,12 @@ impl Embedded {
             }
         }
         let dim = base.len() / (bank.len() * FRAMES_PER_CLIP).max(1);
-        Ok(Self {
+        Self {
             base,
             shifted,
             dim,
             labels: bank.labels().clone(),
-        })
+        }
     }
 
     fn clips(&self) -> usize {
@@ -189,7 +189,7 @@ impl SplitPredictions {
     pub fn new(network: &Network, bank: &MelBank, views: Views, device: &Device) -> Result<Self> {
         Self::of_embedded(
             network,
-            &Embedded::new(network, bank, views, device)?,
+            &Embedded::new(network, bank, views, device),
             device,
         )
     }

@@ -828,7 +828,7 @@ fn export(
     device: &Device,
 ) -> Result<TrainOutcome> {
     let mut model = load_network(&paths.best, state, device)?;
-    let valid_embedded = Embedded::new(&model, valid_bank, Views::WithHalfFrame, device)?;
+    let valid_embedded = Embedded::new(&model, valid_bank, Views::WithHalfFrame, device);
     let mut config = state.config.clone();
     if let (Some(output), Some(labels)) = (model.presets.take(), presets) {
         config.head.presets = Some(blend_presets(
