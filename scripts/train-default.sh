@@ -6,13 +6,15 @@
 #
 # Steps: apt packages (the five SoundFont/drum-kit packages, in the background during `cargo build --release`),
 # `insrec synth` (48 000 clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB),
-# `insrec train --model compact --set pooling=bands_max --set mix_probability=0 --set preset_loss=3 --set role_targets=true` (one 16-epoch cosine
-# cycle, seed 0; EXTEND_TO="24" resumes to
+# `insrec train --model compact --set pooling=bands_max --set mix_probability=0 --set preset_loss=3 --set role_targets=true
+# --set preset_blend=0.8` (one 16-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
 # skips finished clips and continues training from the last checkpoint. Measured end to end on a fresh 2-core
 # machine (2026-11-28, README's "Retraining it"): apt 67 s (beside the build), clean release build 13 min,
-# synth 32.5 min, training command 89.3 min (16 epochs of 273–347 s): 2 h 15 min, without role_targets=true (its
-# 16 epochs took 5 211 s against 5 151 s); it reproduced that default's weights byte for byte. EPOCHS=18 (an earlier
+# synth 32.5 min, training command 89.3 min (16 epochs of 273–347 s): 2 h 15 min, without role_targets=true and
+# preset_blend=0.8 (not yet re-run end to end with them; their 16 epochs took 6 223 s, 300–518 s each, beside
+# builds, tests and proxy runs);
+# it reproduced that default's weights byte for byte. EPOCHS=18 (an earlier
 # default's count) measured 2 h 31 min, 1.4 min over the 2.5 h limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,8 +64,10 @@ resume=()
 [ -f "$WORK/run/checkpoint/state.json" ] && resume=(--resume)
 # The encoder keeps the frequency bands of its last map (mean and maximum over time of each band), and
 # training items are single corpus clips (no mixing of two: their ~6 labels are unlike the clips judged),
-# and a second output learns which SoundFont presets, and which part roles, play in each frame (weight 3).
-settings=(--set pooling=bands_max --set mix_probability=0 --set preset_loss=3 --set role_targets=true)
+# and a second output learns which SoundFont presets, and which part roles, play in each frame (weight 3);
+# the class logits are trained blended with it, 0.2·head + 0.8·max(presets of the class).
+settings=(--set pooling=bands_max --set mix_probability=0 --set preset_loss=3 --set role_targets=true
+  --set preset_blend=0.8)
 "$BIN" train --model compact --data "synth:$WORK/corpus" --epochs "$EPOCHS" --seed "$TRAIN_SEED" \
   "${settings[@]}" --out "$WORK/run" "${resume[@]}"
 for total in $EXTEND_TO; do

@@ -225,12 +225,13 @@ fn trains_exports_analyzes_and_resumes() {
     );
     assert_eq!(log_lines(&run), 2);
 
-    // Trained through the preset blend: the same first epoch otherwise, another loss.
-    let blended = dir.path().join("blended");
+    // The default trains the class logits through the preset blend (w = 0.8); `preset_blend=0`
+    // trains the frame head alone: the same first epoch otherwise, another loss.
+    let head_alone = dir.path().join("head-alone");
     let out = train(
         &corpus,
-        &blended,
-        &["--epochs", "1", "--set", "preset_blend=0.5"],
+        &head_alone,
+        &["--epochs", "1", "--set", "preset_blend=0"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let first_loss = |run: &Path| {
@@ -239,12 +240,16 @@ fn trains_exports_analyzes_and_resumes() {
             serde_json::from_str(log.lines().next().expect("a line")).expect("JSON");
         line["loss"].as_f64().expect("loss")
     };
-    assert_ne!(first_loss(&blended), first_loss(&run));
-    let state: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(blended.join("checkpoint/state.json")).expect("state.json"),
-    )
-    .expect("state.json is JSON");
-    assert_eq!(state["settings"]["preset_blend"], 0.5);
+    assert_ne!(first_loss(&head_alone), first_loss(&run));
+    let blend = |run: &Path| {
+        let state: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(run.join("checkpoint/state.json")).expect("state.json"),
+        )
+        .expect("state.json is JSON");
+        state["settings"]["preset_blend"].as_f64()
+    };
+    assert!(blend(&run).is_some_and(|w| (w - 0.8).abs() < 1e-6));
+    assert_eq!(blend(&head_alone), None, "0 is left out, as in older runs");
 }
 
 /// `insrec eval --model MODEL --data synth:CORPUS` with `extra` arguments.
@@ -397,7 +402,11 @@ fn refuses_unreadable_datasets_and_unknown_settings() {
         (vec!["--set", "head_hidden=0"], "must be at least 1"),
         (
             vec!["--set", "mix_probability=1.5"],
-            "a probability must be between 0 and 1",
+            "mix_probability=1.5: must be between 0 and 1",
+        ),
+        (
+            vec!["--set", "preset_blend=-0.5"],
+            "preset_blend=-0.5: must be between 0 and 1",
         ),
         (
             vec!["--set", "learning_rate=-1e-3"],

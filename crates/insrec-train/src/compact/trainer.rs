@@ -65,7 +65,8 @@ pub struct TrainSettings {
     #[serde(default, skip_serializing_if = "super::is_zero")]
     pub preset_loss: f32,
     /// Train the class logits blended with the preset output's, `(1 − w)·head + w·max(presets
-    /// of the class)`, as the exported model runs them; 0 trains the frame head alone.
+    /// of the class)`, as the exported model runs them; 0 trains the frame head alone (and is
+    /// what runs written before it read as).
     #[serde(default, skip_serializing_if = "super::is_zero")]
     pub preset_blend: f32,
     /// Add each part's role (melody, comp, pad, bass, …) to the preset output's targets.
@@ -132,7 +133,7 @@ impl Default for TrainSettings {
             weight_decay: 1e-4,
             loss: LossKind::MaskedBce,
             preset_loss: 3.0,
-            preset_blend: 0.0,
+            preset_blend: 0.8,
             role_targets: true,
             warmup_steps: 150,
             patience: 6,

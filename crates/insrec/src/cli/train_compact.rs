@@ -118,9 +118,10 @@ fn settings(
         ("mix_probability", a.mix_probability),
         ("noise_probability", a.noise_probability),
         ("mask_probability", a.mask_probability),
+        ("preset_blend", f64::from(settings.preset_blend)),
     ] {
         if !(0.0..=1.0).contains(&p) {
-            bail!("--set {key}={p}: a probability must be between 0 and 1");
+            bail!("--set {key}={p}: must be between 0 and 1");
         }
     }
     if !(settings.learning_rate.is_finite() && settings.learning_rate > 0.0) {
