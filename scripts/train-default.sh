@@ -12,8 +12,8 @@
 # skips finished clips and continues training from the last checkpoint. Measured end to end on a fresh 2-core
 # machine (2026-11-28, README's "Retraining it"): apt 67 s (beside the build), clean release build 13 min,
 # synth 32.5 min, training command 89.3 min (16 epochs of 273–347 s): 2 h 15 min, without role_targets=true and
-# preset_blend=0.8 (not yet re-run end to end with them; their 16 epochs took 6 223 s, 300–518 s each, beside
-# builds, tests and proxy runs);
+# preset_blend=0.8 (with them the training command took 5 299 s from scratch on the idle machine, 16 epochs of
+# 302–361 s, and reproduced the embedded weights: ≈ 2 h 14 min in all, not yet timed in one go);
 # it reproduced that default's weights byte for byte. EPOCHS=18 (an earlier
 # default's count) measured 2 h 31 min, 1.4 min over the 2.5 h limit.
 set -euo pipefail
