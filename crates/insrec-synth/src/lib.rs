@@ -25,6 +25,7 @@ pub mod kit;
 pub mod labels;
 pub mod loudness;
 mod mix;
+pub mod modulators;
 mod render;
 mod rng;
 mod song;

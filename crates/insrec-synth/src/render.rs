@@ -12,7 +12,7 @@ use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 use crate::compose::{DrumHit, PartSource, Score, ScorePart};
 use crate::hydrogen::SamplerHit;
 use crate::kit::KitPiece;
-use crate::loudness::{MIN_VELOCITY, corrected_velocity};
+use crate::loudness::MIN_VELOCITY;
 use crate::rng::ClipRng;
 use crate::song::{CLIP_SECONDS, Control, Note};
 use crate::sources::{KitVoice, Library};
@@ -216,16 +216,23 @@ pub fn render_score(
                 let (bank, program) = (voice.timbre.bank, voice.timbre.program);
                 let player = PresetPlayer::new(&font.font, window.rate_hz, bank, program)?;
                 let events = note_events(&part.notes, &part.controls, window, |v| {
-                    corrected_velocity(&font.fixes, bank, program, v)
+                    v.clamp(MIN_VELOCITY, 127)
                 });
                 let label = match voice.timbre.label {
                     Label::Class(c) => StemLabel::Class(c),
                     Label::Distractor => StemLabel::Negative,
                 };
+                let samples = player.play(events, window.len);
+                if samples.iter().any(|s| !s.is_finite()) {
+                    return Err(SynthError::BadSoundFont {
+                        path: font.path.clone(),
+                        reason: format!("preset {bank}:{program} rendered non-finite samples"),
+                    });
+                }
                 stems.push(Stem {
                     part: index,
                     label,
-                    samples: player.play(events, window.len),
+                    samples,
                 });
             }
             PartSource::Kit(kit) => {

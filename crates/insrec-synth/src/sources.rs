@@ -12,7 +12,6 @@ use rustysynth::SoundFont;
 
 use crate::hydrogen::HydrogenKit;
 use crate::kit::{KitPiece, piece_from_name};
-use crate::loudness::{VelocityFix, fixes_for};
 use crate::timbre::{TIMBRES, Timbre};
 use crate::{Result, SynthError};
 
@@ -29,8 +28,6 @@ pub struct LoadedFont {
     pub name: String,
     pub path: PathBuf,
     pub font: Arc<SoundFont>,
-    /// Velocity corrections for presets that render wrongly (see [`crate::loudness`]).
-    pub fixes: Vec<&'static VelocityFix>,
 }
 
 impl LoadedFont {
@@ -49,17 +46,28 @@ impl LoadedFont {
             ));
         }
         let file = File::open(path).map_err(|e| bad(e.to_string()))?;
-        let font = SoundFont::new(&mut BufReader::new(file))
+        let (reader, baked) =
+            crate::modulators::baked_soundfont(file).map_err(|e| bad(e.to_string()))?;
+        let font = SoundFont::new(&mut BufReader::new(reader))
             .map_err(|e| bad(format!("not a valid SoundFont 2: {e}")))?;
+        if let Some(summary) = baked {
+            tracing::info!(
+                "{}: {} note-on modulators baked into {} zones (within {} units per band for \
+                 presets, {} for instruments)",
+                path.display(),
+                summary.modulators,
+                summary.zones,
+                summary.tolerance[0],
+                summary.tolerance[1]
+            );
+        }
         if font.get_presets().is_empty() {
             return Err(bad("it has no presets".into()));
         }
-        let fixes = fixes_for(font.get_info().get_bank_name());
         Ok(Self {
             name: source_name(path),
             path: path.to_path_buf(),
             font: Arc::new(font),
-            fixes,
         })
     }
 
