@@ -63,19 +63,23 @@ pub fn baked_soundfont(
         file.seek(SeekFrom::Start(0))?;
         return Ok((Box::new(file), None));
     };
-    // RIFF header, every chunk before `pdta` straight from the file, then the new `pdta` list.
+    // RIFF header, the chunks before `pdta` straight from the file, the new `pdta` list, the
+    // chunks after it (usually none).
     let before = layout.pdta_offset - 12;
     let mut chunk = b"LIST".to_vec();
     chunk.extend_from_slice(&u32_len(pdta.len() + 4)?.to_le_bytes());
     chunk.extend_from_slice(b"pdta");
     chunk.extend(pdta);
+    let riff_size = 4 + before + chunk.len() as u64 + layout.after.len() as u64;
     let mut head = b"RIFF".to_vec();
-    head.extend_from_slice(&u32_len(4 + before as usize + chunk.len())?.to_le_bytes());
+    let riff_size = u32::try_from(riff_size).map_err(|_| BakeError::Format("file too large"))?;
+    head.extend_from_slice(&riff_size.to_le_bytes());
     head.extend_from_slice(b"sfbk");
     file.seek(SeekFrom::Start(12))?;
     let reader = Cursor::new(head)
         .chain(file.take(before))
-        .chain(Cursor::new(chunk));
+        .chain(Cursor::new(chunk))
+        .chain(Cursor::new(layout.after));
     Ok((Box::new(reader), Some(summary)))
 }
 
@@ -83,10 +87,15 @@ fn u32_len(n: usize) -> Result<u32, BakeError> {
     u32::try_from(n).map_err(|_| BakeError::Format("chunk too large"))
 }
 
-/// Where the `pdta` list sits in the file, and its contents.
+/// Largest `pdta` list, and largest run of chunks after it, read (MuseScore General's `pdta` is
+/// 0.5 MB; fonts rarely have anything after it).
+const MAX_PDTA: u64 = 64 << 20;
+
+/// Where the `pdta` list sits in the file, its contents and the chunks after it.
 struct Layout {
     pdta_offset: u64,
     pdta: Vec<u8>,
+    after: Vec<u8>,
 }
 
 impl Layout {
@@ -105,16 +114,23 @@ impl Layout {
             file.read_exact(&mut chunk)?;
             let size = u64::from(le32(&chunk[4..8]));
             if &chunk[0..4] == b"LIST" && &chunk[8..12] == b"pdta" {
-                if offset + 8 + size != end {
-                    return Err(BakeError::Format(
-                        "the pdta list is not the file's last chunk",
-                    ));
+                if size > MAX_PDTA {
+                    return Err(BakeError::Format("the pdta list is implausibly large"));
                 }
                 let mut pdta = vec![0u8; size.saturating_sub(4) as usize];
                 file.read_exact(&mut pdta)?;
+                let pdta_end = offset + 8 + size + (size & 1);
+                let after_len = end.saturating_sub(pdta_end);
+                if after_len > MAX_PDTA {
+                    return Err(BakeError::Format("too much data after the pdta list"));
+                }
+                file.seek(SeekFrom::Start(pdta_end))?;
+                let mut after = vec![0u8; after_len as usize];
+                file.read_exact(&mut after)?;
                 return Ok(Self {
                     pdta_offset: offset,
                     pdta,
+                    after,
                 });
             }
             offset += 8 + size + (size & 1);
@@ -701,6 +717,11 @@ mod tests {
     /// A one-preset SoundFont: a looped 1 kHz square wave behind an 82 Hz low-pass (4 000 cents)
     /// that `modulator` (in the instrument's global zone) may open.
     fn tiny_font(modulator: [u16; 5]) -> tempfile::NamedTempFile {
+        tiny_font_with(modulator, &[])
+    }
+
+    /// [`tiny_font`] with `trailing` chunks after the `pdta` list.
+    fn tiny_font_with(modulator: [u16; 5], trailing: &[u8]) -> tempfile::NamedTempFile {
         let period = (RATE / 1000) as usize;
         let mut samples: Vec<i16> = (0..RATE as usize / 10)
             .map(|i| if i % period < period / 2 { 8000 } else { -8000 })
@@ -751,7 +772,7 @@ mod tests {
         );
         let sdta = list(b"sdta", &[chunk(b"smpl", &smpl)]);
         let mut body = b"sfbk".to_vec();
-        body.extend([info, sdta, pdta].concat());
+        body.extend([info, sdta, pdta, trailing.to_vec()].concat());
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         file.write_all(&chunk(b"RIFF", &body)).expect("write font");
         file
@@ -805,6 +826,23 @@ mod tests {
             loud > quiet + 10.0,
             "velocity 127: {loud} dB, 24: {quiet} dB"
         );
+    }
+
+    #[test]
+    fn chunks_after_the_parameters_are_kept() {
+        let trailing = list(b"junk", &[chunk(b"note", b"kept")]);
+        let file = tiny_font_with([VELOCITY_SOURCE, 8, 9000, 0, 0], &trailing);
+        let (reader, summary) =
+            baked_soundfont(File::open(file.path()).expect("open")).expect("bake");
+        assert!(summary.is_some());
+        let mut bytes = Vec::new();
+        BufReader::new(reader)
+            .read_to_end(&mut bytes)
+            .expect("read");
+        assert!(bytes.ends_with(&trailing));
+        assert_eq!(le32(&bytes[4..8]) as usize, bytes.len() - 8, "RIFF size");
+        let (font, _) = load(&file, true);
+        assert!(level(&font, 127) > level(&load(&file, false).0, 127) + 20.0);
     }
 
     #[test]
