@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use insrec_features::LogMelFrontend;
+use insrec_features::{LOG_OFFSET, LogMelFrontend};
 use insrec_synth::loudness::OUTLIER_DB;
 use insrec_synth::modulators::baked_soundfont;
 use insrec_synth::timbre::{TIMBRES, Timbre};
@@ -60,10 +60,9 @@ fn midi_file(slots: &[Slot]) -> Vec<u8> {
     };
     for (i, s) in slots.iter().enumerate() {
         let t0 = i as u32 * TICKS_PER_S;
-        let velocity = s.velocity;
         event(t0, &[0xB0, 0x00, s.timbre.bank as u8], &mut track);
         event(t0 + 1, &[0xC0, s.timbre.program], &mut track);
-        event(t0 + TICKS_PER_S / 5, &[0x90, s.key, velocity], &mut track);
+        event(t0 + TICKS_PER_S / 5, &[0x90, s.key, s.velocity], &mut track);
         event(t0 + TICKS_PER_S * 7 / 10, &[0x80, s.key, 0], &mut track);
     }
     event(
@@ -121,34 +120,31 @@ fn fluid(font: &Path, midi: &[u8], dir: &Path) -> Vec<f32> {
         .collect()
 }
 
-fn level_db(x: &[f32], slot: usize) -> f64 {
+/// The samples of a slot's note: 0.2 s to 0.8 s after the slot starts (or what the render has of it).
+fn note(x: &[f32], slot: usize) -> &[f32] {
     let a = slot * RATE as usize + RATE as usize / 5;
     let b = (a + RATE as usize * 6 / 10).min(x.len());
-    let p = x
-        .get(a..b)
-        .unwrap_or(&[])
+    x.get(a..b).unwrap_or(&[])
+}
+
+fn level_db(x: &[f32], slot: usize) -> f64 {
+    let note = note(x, slot);
+    let p = note
         .iter()
         .map(|&s| f64::from(s) * f64::from(s))
         .sum::<f64>()
-        / (b - a.min(b)).max(1) as f64;
+        / note.len().max(1) as f64;
     10.0 * p.max(1e-14).log10()
 }
 
-/// The note's mean mel spectrum (dB per band) over the same span as [`level_db`].
+/// The note's mean mel spectrum (dB per band), over the same span as [`level_db`].
 fn mel_db(x: &[f32], slot: usize) -> Vec<f64> {
-    let a = slot * RATE as usize + RATE as usize / 5;
-    let b = (a + RATE as usize * 6 / 10).min(x.len());
-    let samples: Vec<f64> = x
-        .get(a..b)
-        .unwrap_or(&[])
-        .iter()
-        .map(|&s| f64::from(s))
-        .collect();
+    let samples: Vec<f64> = note(x, slot).iter().map(|&s| f64::from(s)).collect();
     let mut sum = vec![0.0; 64];
     let mut frames = 0;
     LogMelFrontend::new().push_frames(&samples, |frame| {
         for (s, v) in sum.iter_mut().zip(frame) {
-            *s += (v.exp() - 0.01).max(1e-9);
+            *s += (v.exp() - LOG_OFFSET).max(1e-9);
         }
         frames += 1;
     });
