@@ -70,9 +70,9 @@ pub fn baked_soundfont(
     chunk.extend_from_slice(&u32_len(pdta.len() + 4)?.to_le_bytes());
     chunk.extend_from_slice(b"pdta");
     chunk.extend(pdta);
-    let riff_size = 4 + before + chunk.len() as u64 + layout.after.len() as u64;
+    let riff_size = u32::try_from(4 + before + chunk.len() as u64 + layout.after.len() as u64)
+        .map_err(|_| BakeError::Format("file too large"))?;
     let mut head = b"RIFF".to_vec();
-    let riff_size = u32::try_from(riff_size).map_err(|_| BakeError::Format("file too large"))?;
     head.extend_from_slice(&riff_size.to_le_bytes());
     head.extend_from_slice(b"sfbk");
     file.seek(SeekFrom::Start(12))?;
@@ -113,18 +113,19 @@ impl Layout {
             let mut chunk = [0u8; 12];
             file.read_exact(&mut chunk)?;
             let size = u64::from(le32(&chunk[4..8]));
+            // The chunk's end, with the pad byte of an odd size.
+            let next = offset + 8 + size + (size & 1);
             if &chunk[0..4] == b"LIST" && &chunk[8..12] == b"pdta" {
                 if size > MAX_PDTA {
                     return Err(BakeError::Format("the pdta list is implausibly large"));
                 }
                 let mut pdta = vec![0u8; size.saturating_sub(4) as usize];
                 file.read_exact(&mut pdta)?;
-                let pdta_end = offset + 8 + size + (size & 1);
-                let after_len = end.saturating_sub(pdta_end);
+                let after_len = end.saturating_sub(next);
                 if after_len > MAX_PDTA {
                     return Err(BakeError::Format("too much data after the pdta list"));
                 }
-                file.seek(SeekFrom::Start(pdta_end))?;
+                file.seek(SeekFrom::Start(next))?;
                 let mut after = vec![0u8; after_len as usize];
                 file.read_exact(&mut after)?;
                 return Ok(Self {
@@ -133,7 +134,7 @@ impl Layout {
                     after,
                 });
             }
-            offset += 8 + size + (size & 1);
+            offset = next;
         }
         Err(BakeError::Format("no pdta list"))
     }
