@@ -23,7 +23,7 @@ CLIPS=${CLIPS:-48000}
 EPOCHS=${EPOCHS:-16}
 EXTEND_TO=${EXTEND_TO-}
 SEED=${SEED:-7}
-TRAIN_SEED=${TRAIN_SEED:-0}
+TRAIN_SEED=${TRAIN_SEED:-1}
 
 # The five sample packages, installed while the binary builds (the build needs no system library).
 packages=(fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont hydrogen-drumkits
