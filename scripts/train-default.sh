@@ -7,13 +7,13 @@
 # Steps: apt packages (the five SoundFont/drum-kit packages, in the background during `cargo build --release`),
 # `insrec synth` (48 000 clips, seed 7, MuseScore General + Black Pearl held out for the test split; 15 GB),
 # `insrec train --model compact --set pooling=bands_max --set mix_probability=0 --set preset_loss=3 --set role_targets=true
-# --set preset_blend=0.8` (one 16-epoch cosine cycle, seed 0; EXTEND_TO="24" resumes to
+# --set preset_blend=0.8` (one 16-epoch cosine cycle, training seed TRAIN_SEED=1; EXTEND_TO="24" resumes to
 # each listed total, stretching the schedule: a warm restart), copy of the exported model. Resumable: re-running
 # skips finished clips and continues training from the last checkpoint. Measured end to end on a fresh 2-core
 # machine (2026-11-28, README's "Retraining it"): apt 67 s (beside the build), clean release build 13 min,
 # synth 32.5 min, training command 89.3 min (16 epochs of 273–347 s): 2 h 15 min, without role_targets=true and
 # preset_blend=0.8 (with them the training command took 5 299 s from scratch on the idle machine, 16 epochs of
-# 302–361 s, and reproduced the embedded weights: ≈ 2 h 14 min in all, not yet timed in one go);
+# 302–361 s, and reproduced the seed-0 weights embedded then: ≈ 2 h 14 min in all, not yet timed in one go);
 # it reproduced that default's weights byte for byte. EPOCHS=18 (an earlier
 # default's count) measured 2 h 31 min, 1.4 min over the 2.5 h limit.
 set -euo pipefail
